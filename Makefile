@@ -17,7 +17,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv testbed collection-link test unit lint sanity molecule demo build clean
+.PHONY: help preflight venv testbed collection-link test unit lint sanity molecule demo build clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -56,7 +56,10 @@ molecule: testbed collection-link  ## Every Molecule scenario (SCENARIOS="a b" t
 	  $(BIN)/molecule test -s $$s || exit 1; \
 	done
 
-test: unit lint sanity molecule  ## Everything CI runs
+preflight:
+	@scripts/testbed --preflight
+
+test: preflight unit lint sanity molecule  ## Everything CI runs
 
 demo: testbed collection-link  ## Start the sbs-demo container and run the main playbook on it
 	scripts/demo
