@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.abspath(os.path.join(_HERE, "..", ".."))
 
@@ -27,3 +29,25 @@ def _collections_root() -> str:
 
 if _collections_root() not in sys.path:
     sys.path.insert(0, _collections_root())
+
+
+@pytest.fixture
+def module_warnings(monkeypatch):
+    """Record what a module passes to AnsibleModule.warn.
+
+    The `warnings` key of a module's result is not reliable in unit tests: once controller code
+    (filter plugins, ansible.errors) is imported in the same process, ansible-core 2.19 routes
+    module warnings elsewhere, so a test that reads result["warnings"] passes alone and fails in
+    the full suite. Tests assert on the calls instead.
+    """
+    from ansible.module_utils import basic
+
+    recorded: list[str] = []
+    original = basic.AnsibleModule.warn
+
+    def warn(self, warning, *args, **kwargs):
+        recorded.append(warning)
+        return original(self, warning, *args, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "warn", warn)
+    return recorded
