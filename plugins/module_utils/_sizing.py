@@ -1,0 +1,930 @@
+# Copyright (c) sbs.postfix contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Sizing formulas for Postfix, the kernel and systemd, as pure functions.
+
+PRIVATE to the sbs.postfix collection: the interface may change without notice.
+
+Every ``size_*`` function takes plain numbers and returns one recommendation
+``{"value": ..., "reason": "one line", "inputs": {...}}``: the same inputs always give the same
+output, and ``inputs`` holds exactly what the value was derived from, so an admin can redo the
+arithmetic. :func:`recommend` runs them all in dependency order and :func:`findings` lists what an
+admin should fix by hand. ``docs/sizing.md`` explains every constant below.
+
+Units: memory in bytes, counts in processes / connections / messages / file descriptors, rates
+per second, ages in seconds.
+"""
+
+from __future__ import annotations
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+# Memory of one inbound SMTP session: an smtpd(8) process plus the cleanup(8) process that
+# writes its queue file. Measured on Debian 12 (Postfix 3.7) under load: smtpd VmRSS 13.5 MiB of
+# which 1.6 MiB private (RssAnon), cleanup 7 MiB of which 0.65 MiB private; the rest is shared
+# library pages counted once per process. Private memory, OpenSSL state for a STARTTLS session
+# (1-2 MiB), page tables and socket buffers come to about 4-5 MiB; we plan 8 MiB, a safety factor
+# of about 2, because running out of memory is the one failure that takes the whole host down.
+MEM_PER_INBOUND_SESSION = 8 * MIB
+# One smtp(8)/lmtp(8) delivery agent: VmRSS 9.6 MiB of which 1.8 MiB private, plus TLS state
+# and kernel buffers: about 3 MiB; we plan 4 MiB (deliveries are fewer and shorter than sessions).
+MEM_PER_DELIVERY_AGENT = 4 * MIB
+# qmgr(8) keeps each active message and its recipients in memory; 4 KiB covers a message with
+# a handful of recipients (qmgr_message_recipient_limit bounds the rest).
+MEM_PER_ACTIVE_MESSAGE = 4 * 1024
+# File descriptors per Postfix process for the processes whose count grows with the limits:
+# an smtpd holds its client socket, its cleanup, trivial-rewrite, anvil, proxymap and tlsmgr
+# connections and a few files; the shared servers (anvil, trivial-rewrite, proxymap, qmgr)
+# hold one descriptor per client process. Four per sized process covers both sides.
+FDS_PER_PROCESS = 4
+FD_MARGIN = 1024
+# What an unconfigured systemd gives a service (DefaultLimitNOFILE hard limit since v240).
+SYSTEMD_DEFAULT_NOFILE = 524288
+
+POSTFIX_DEFAULTS = {
+    "default_process_limit": 100,
+    "default_destination_concurrency_limit": 20,
+    "smtpd_client_connection_count_limit": 50,
+    "qmgr_message_active_limit": 20000,
+    "in_flow_delay": "1s",
+}
+
+# What an admin chooses: how much of the machine Postfix may plan for, and how bursty the
+# traffic is. Each figure is explained in docs/sizing.md.
+PROFILES = {
+    "small": {
+        "memory_share": 0.25,
+        "sessions_per_cpu": 50,
+        "delivery_per_cpu": 25,
+        "smtpd_ceiling": 100,
+        "delivery_ceiling": 100,
+        "active_ceiling": 20000,
+        "connections_per_second": 10,
+        "relayhost_concurrency": 20,
+    },
+    "medium": {
+        "memory_share": 0.40,
+        "sessions_per_cpu": 125,
+        "delivery_per_cpu": 50,
+        "smtpd_ceiling": 1000,
+        "delivery_ceiling": 500,
+        "active_ceiling": 20000,
+        "connections_per_second": 50,
+        "relayhost_concurrency": 50,
+    },
+    "burst": {
+        "memory_share": 0.50,
+        "sessions_per_cpu": 200,
+        "delivery_per_cpu": 75,
+        "smtpd_ceiling": 2000,
+        "delivery_ceiling": 1000,
+        "active_ceiling": 50000,
+        "connections_per_second": 200,
+        "relayhost_concurrency": 100,
+    },
+}
+
+SMTPD_FLOOR = 20
+DELIVERY_FLOOR = 10
+LMTP_PER_CPU = 4
+# Parallel deliveries per CPU worth having to one fast next hop (a relayhost).
+DELIVERIES_PER_CPU = 10
+LMTP_FLOOR = 4
+LMTP_CEILING = 64
+
+
+def _rec(value, reason, **inputs):
+    return {"value": value, "reason": reason, "inputs": inputs}
+
+
+def os_reserve(mem_total):
+    """Memory left to the kernel, page cache and everything that is not Postfix, in bytes:
+    10% of RAM, at least 256 MiB, at most 2 GiB."""
+    return int(min(2 * GIB, max(256 * MIB, mem_total * 0.10)))
+
+
+def postfix_memory_budget(mem_total, profile):
+    """Bytes Postfix may plan for: the profile's share of what the OS reserve leaves."""
+    return int(max(0, mem_total - os_reserve(mem_total)) * PROFILES[profile]["memory_share"])
+
+
+def size_smtpd_maxproc(cpus, mem_total, rotational, profile, peak_concurrency=None):
+    """Inbound SMTP sessions (master.cf ``smtp/inet`` maxproc).
+
+    Two thirds of the memory budget for inbound sessions at ``MEM_PER_INBOUND_SESSION``; within
+    that, ``sessions_per_cpu`` per CPU (halved when the queue disk spins: every message costs a
+    synchronous write and more sessions only wait on the disk), and twice the peak concurrency a
+    baseline saw, never below ``SMTPD_FLOOR`` nor above the profile's ceiling.
+    """
+    p = PROFILES[profile]
+    budget = postfix_memory_budget(mem_total, profile) * 2 // 3
+    by_memory = budget // MEM_PER_INBOUND_SESSION
+    per_cpu = p["sessions_per_cpu"] // 2 if rotational else p["sessions_per_cpu"]
+    by_cpu = cpus * per_cpu
+    by_baseline = 2 * peak_concurrency if peak_concurrency else 0
+    wanted = max(by_cpu, by_baseline)
+    value = max(SMTPD_FLOOR, min(wanted, by_memory, p["smtpd_ceiling"]))
+    if value == SMTPD_FLOOR and min(wanted, by_memory, p["smtpd_ceiling"]) < SMTPD_FLOOR:
+        why = f"floor of {SMTPD_FLOOR} sessions: less would refuse ordinary bursts"
+    elif value == by_memory and by_memory < wanted:
+        why = (
+            f"memory-bound: {budget // MIB} MiB for inbound sessions / "
+            f"{MEM_PER_INBOUND_SESSION // MIB} MiB per smtpd+cleanup pair"
+        )
+    elif value == p["smtpd_ceiling"] and p["smtpd_ceiling"] < wanted:
+        why = f"profile {profile} ceiling"
+    elif by_baseline and by_baseline >= by_cpu:
+        why = f"twice the peak of {peak_concurrency} concurrent sessions the baseline saw"
+    else:
+        disk = "rotational queue disk halves it, " if rotational else ""
+        why = (
+            f"{per_cpu} sessions per CPU ({disk}sessions mostly wait on the network) x {cpus} CPUs"
+        )
+    return _rec(
+        value,
+        why,
+        cpus=cpus,
+        mem_total=mem_total,
+        rotational=rotational,
+        profile=profile,
+        peak_concurrency=peak_concurrency,
+        by_cpu=by_cpu,
+        by_memory=by_memory,
+        by_baseline=by_baseline,
+        ceiling=p["smtpd_ceiling"],
+    )
+
+
+def size_default_process_limit(smtpd_maxproc):
+    """``default_process_limit``: the ceiling for every service master.cf leaves at ``-``.
+
+    Postfix's master(8) also sizes each inet listener's accept backlog as
+    ``max(maxproc, default_process_limit)``; keeping it equal to the smtpd limit means a burst
+    of connections waits in the kernel's accept queue instead of being dropped and retried by
+    the client a second later.
+    """
+    return _rec(
+        smtpd_maxproc,
+        "equal to smtpd maxproc: the master's listen backlog follows it, so a burst waits in "
+        "the accept queue instead of having SYNs dropped",
+        smtpd_maxproc=smtpd_maxproc,
+    )
+
+
+def size_smtp_maxproc(cpus, mem_total, profile):
+    """Outbound SMTP delivery agents (master.cf ``smtp/unix`` and ``relay/unix`` maxproc).
+
+    One third of the memory budget at ``MEM_PER_DELIVERY_AGENT`` each, ``delivery_per_cpu`` per
+    CPU, between ``DELIVERY_FLOOR`` and the profile's ceiling. Deliveries wait on remote servers,
+    so more agents than CPUs is normal; the per-destination limit protects the receivers.
+    """
+    p = PROFILES[profile]
+    budget = postfix_memory_budget(mem_total, profile) // 3
+    by_memory = budget // MEM_PER_DELIVERY_AGENT
+    by_cpu = cpus * p["delivery_per_cpu"]
+    value = max(DELIVERY_FLOOR, min(by_cpu, by_memory, p["delivery_ceiling"]))
+    if value == DELIVERY_FLOOR and min(by_cpu, by_memory) < DELIVERY_FLOOR:
+        why = f"floor of {DELIVERY_FLOOR} delivery agents"
+    elif value == by_memory and by_memory < by_cpu:
+        why = (
+            f"memory-bound: {budget // MIB} MiB for delivery / "
+            f"{MEM_PER_DELIVERY_AGENT // MIB} MiB per agent"
+        )
+    elif value == p["delivery_ceiling"] and p["delivery_ceiling"] < by_cpu:
+        why = f"profile {profile} ceiling"
+    else:
+        why = (
+            f"{p['delivery_per_cpu']} delivery agents per CPU x {cpus} CPUs "
+            "(deliveries wait on remote servers)"
+        )
+    return _rec(
+        value,
+        why,
+        cpus=cpus,
+        mem_total=mem_total,
+        profile=profile,
+        by_cpu=by_cpu,
+        by_memory=by_memory,
+        ceiling=p["delivery_ceiling"],
+    )
+
+
+def size_lmtp_maxproc(cpus, smtp_maxproc):
+    """LMTP delivery agents (master.cf ``lmtp/unix`` maxproc): the mailbox store (Dovecot)
+    behind it does disk and index work per message, so a few per CPU, 4 to 64, never more
+    than the SMTP delivery agents."""
+    value = min(smtp_maxproc, max(LMTP_FLOOR, min(LMTP_CEILING, cpus * LMTP_PER_CPU)))
+    return _rec(
+        value,
+        f"{LMTP_PER_CPU} per CPU x {cpus} CPUs: the mailbox store does disk work per delivery",
+        cpus=cpus,
+        smtp_maxproc=smtp_maxproc,
+    )
+
+
+def size_destination_concurrency(smtp_maxproc, profile, relayhost=None, cpus=1):
+    """``default_destination_concurrency_limit``: parallel deliveries to one destination.
+
+    Postfix's 20 stays for direct delivery to many domains (TUNING_README: large destination
+    concurrencies should never be the default). With a relayhost all mail has one next hop
+    that the admin controls, the case TUNING_README names for a higher limit; but a fast next
+    hop makes each delivery CPU work on this host, so beyond ``DELIVERIES_PER_CPU`` per CPU
+    more parallel deliveries only add processes and context switches (measured on 2 CPUs: 50
+    was 10-20% slower than 20 with 10-50 senders, docs/benchmarks.md).
+    """
+    p = PROFILES[profile]
+    stock = POSTFIX_DEFAULTS["default_destination_concurrency_limit"]
+    if relayhost:
+        by_cpu = DELIVERIES_PER_CPU * cpus
+        value = min(smtp_maxproc, max(stock, min(p["relayhost_concurrency"], by_cpu)))
+        if value == stock:
+            why = (
+                f"all mail goes to relayhost {relayhost}, but {cpus} CPUs x "
+                f"{DELIVERIES_PER_CPU} deliveries per CPU do not call for more than Postfix's 20"
+            )
+        else:
+            why = (
+                f"all mail goes to relayhost {relayhost}: {value} parallel deliveries to it "
+                f"(profile {profile}, {DELIVERIES_PER_CPU} per CPU x {cpus} CPUs)"
+            )
+    else:
+        value = min(smtp_maxproc, stock)
+        why = "Postfix's default: direct delivery to many domains must not hammer any one of them"
+    return _rec(
+        value,
+        why,
+        smtp_maxproc=smtp_maxproc,
+        profile=profile,
+        relayhost=relayhost or None,
+        cpus=cpus,
+    )
+
+
+def size_client_connection_count_limit(smtpd_maxproc):
+    """``smtpd_client_connection_count_limit``: sessions one client may hold at once.
+
+    Postfix's default is half of the default process limit (50 of 100). With more processes we
+    keep a quarter, at most 50 and at least 10, so one misbehaving client can never take more
+    than Postfix's default; clients in ``$mynetworks`` are exempt
+    (``smtpd_client_event_limit_exceptions``).
+    """
+    value = min(50, max(10, smtpd_maxproc // 4))
+    return _rec(
+        value,
+        "a quarter of smtpd maxproc, 10 to 50: one client can never take more than Postfix's "
+        "default (mynetworks is exempt)",
+        smtpd_maxproc=smtpd_maxproc,
+    )
+
+
+def size_qmgr_message_active_limit(mem_total, profile):
+    """``qmgr_message_active_limit``: messages the queue manager holds in memory.
+
+    5% of RAM at ``MEM_PER_ACTIVE_MESSAGE`` each, between 5,000 and the profile's ceiling
+    (Postfix's 20,000 except for the burst profile).
+    """
+    ceiling = PROFILES[profile]["active_ceiling"]
+    by_memory = int(mem_total * 0.05) // MEM_PER_ACTIVE_MESSAGE
+    value = max(5000, min(ceiling, by_memory))
+    if by_memory < ceiling:
+        why = f"5% of RAM / {MEM_PER_ACTIVE_MESSAGE // 1024} KiB per active message"
+    else:
+        why = f"profile {profile} ceiling (Postfix's default is 20000)"
+    return _rec(
+        value,
+        why,
+        mem_total=mem_total,
+        profile=profile,
+        by_memory=by_memory,
+        ceiling=ceiling,
+    )
+
+
+def size_in_flow_delay(rotational):
+    """``in_flow_delay``: Postfix's flow control stays on at its default.
+
+    It slows a client only while mail arrives faster than the queue manager moves it out of
+    the incoming queue; turning it off lets a burst flood the queue disk (TUNING_README:
+    "Don't overwhelm the disk with mail submissions").
+    """
+    return _rec(
+        "1s",
+        "flow control kept on: injection pauses only while arrivals outrun deliveries"
+        + (" (essential on a rotational queue disk)" if rotational else ""),
+        rotational=rotational,
+    )
+
+
+def postfix_fd_need(smtpd_maxproc, smtp_maxproc, lmtp_maxproc, default_process_limit):
+    """File descriptors the busiest Postfix process may need, with margin.
+
+    The shared servers (anvil, trivial-rewrite, proxymap) keep one connection per smtpd and
+    cleanup process; qmgr keeps one per delivery agent. ``FDS_PER_PROCESS`` per sized process
+    plus ``FD_MARGIN`` covers both with room for maps and logs.
+    """
+    processes = smtpd_maxproc + smtp_maxproc * 2 + lmtp_maxproc + default_process_limit
+    return processes * FDS_PER_PROCESS + FD_MARGIN
+
+
+def size_limit_nofile(fd_need, grantable, systemd_current=None):
+    """systemd ``LimitNOFILE`` for the Postfix unit.
+
+    What the processes need, but never lower than what systemd gives the unit today (lowering
+    could only hurt) and never above what the host can grant (``fs.nr_open``, or PID 1's own
+    hard limit in a container without CAP_SYS_RESOURCE). ``None`` values mean "unknown".
+    """
+    floor = systemd_current if systemd_current else SYSTEMD_DEFAULT_NOFILE
+    wanted = max(fd_need, floor)
+    if grantable and wanted > grantable:
+        value = grantable
+        why = f"capped at {grantable}, the most this host can grant (needs {fd_need})"
+    elif wanted == fd_need:
+        why = f"{fd_need} descriptors for the sized process counts"
+        value = wanted
+    else:
+        value = wanted
+        why = (
+            f"keeps systemd's {floor} (Postfix needs {fd_need}; master raises every process's "
+            "soft limit to this hard limit)"
+        )
+    return _rec(
+        value,
+        why,
+        fd_need=fd_need,
+        grantable=grantable,
+        systemd_current=systemd_current,
+    )
+
+
+def size_file_max(limit_nofile, current=None):
+    """``fs.file-max``: the kernel's system-wide open-file limit. Raise-only: four times the
+    Postfix unit's limit (Postfix is not alone), never below the current value."""
+    wanted = limit_nofile * 4
+    if current and current >= wanted:
+        return _rec(
+            current,
+            f"current {current} already covers 4 x LimitNOFILE ({wanted})",
+            limit_nofile=limit_nofile,
+            current=current,
+        )
+    return _rec(
+        wanted,
+        "4 x LimitNOFILE: Postfix shares the system file table",
+        limit_nofile=limit_nofile,
+        current=current,
+    )
+
+
+def size_somaxconn(smtpd_maxproc, current=None):
+    """``net.core.somaxconn``: the kernel caps every listen backlog at it. Raise-only: at least
+    twice the smtpd backlog Postfix asks for, at least 1024."""
+    wanted = max(1024, 2 * smtpd_maxproc)
+    if current and current >= wanted:
+        return _rec(
+            current,
+            f"current {current} already covers the {wanted} needed (2 x smtpd backlog, >= 1024)",
+            smtpd_maxproc=smtpd_maxproc,
+            current=current,
+        )
+    return _rec(
+        wanted,
+        "2 x the smtpd listen backlog so the kernel does not cut it",
+        smtpd_maxproc=smtpd_maxproc,
+        current=current,
+    )
+
+
+def size_syn_backlog(smtpd_maxproc, current=None):
+    """``net.ipv4.tcp_max_syn_backlog``: half-open connections queued before SYN cookies.
+    Raise-only: at least twice the smtpd backlog, at least 1024."""
+    wanted = max(1024, 2 * smtpd_maxproc)
+    if current and current >= wanted:
+        return _rec(
+            current,
+            f"current {current} already covers the {wanted} needed (2 x smtpd backlog, >= 1024)",
+            smtpd_maxproc=smtpd_maxproc,
+            current=current,
+        )
+    return _rec(
+        wanted,
+        "2 x the smtpd listen backlog for connection bursts",
+        smtpd_maxproc=smtpd_maxproc,
+        current=current,
+    )
+
+
+def parse_port_range(text):
+    """``"32768\\t60999"`` -> ``(32768, 60999)``; ``None`` for anything else."""
+    if not text:
+        return None
+    parts = str(text).split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def size_port_range(profile, current=None, peak_messages_per_minute=None):
+    """``net.ipv4.ip_local_port_range``: source ports for outbound connections.
+
+    Each outbound SMTP connection holds its port for 60 s of TIME_WAIT after it closes. Need =
+    outbound connections/s x 60 x 1.5; connections/s from the baseline's peak (one connection
+    per message, the worst case) or the profile. Widen the low end only when the current range
+    is too small, never below 10240 (ports below stay free for services).
+    """
+    rate = PROFILES[profile]["connections_per_second"]
+    if peak_messages_per_minute:
+        rate = max(1, -(-int(peak_messages_per_minute) // 60))
+    need = int(rate * 60 * 1.5)
+    low, high = parse_port_range(current) or (32768, 60999)
+    if high - low + 1 >= need:
+        return _rec(
+            f"{low} {high}",
+            f"{high - low + 1} ports cover {rate} connections/s held 60 s in TIME_WAIT",
+            profile=profile,
+            current=current,
+            connections_per_second=rate,
+            ports_needed=need,
+        )
+    new_low = max(10240, high - need + 1)
+    return _rec(
+        f"{new_low} {high}",
+        f"{rate} connections/s x 60 s TIME_WAIT x 1.5 needs {need} ports",
+        profile=profile,
+        current=current,
+        connections_per_second=rate,
+        ports_needed=need,
+    )
+
+
+def size_fin_timeout(profile, current=None):
+    """``net.ipv4.tcp_fin_timeout``: how long an orphaned connection may sit in FIN_WAIT_2.
+    30 s (the kernel's 60 s is generous) except for the small profile; lower-only."""
+    if profile == "small":
+        value = current if current else 60
+        return _rec(
+            value,
+            "small profile keeps the kernel's value",
+            profile=profile,
+            current=current,
+        )
+    value = min(current, 30) if current else 30
+    return _rec(
+        value,
+        "30 s frees sockets of vanished peers sooner; TIME_WAIT is not affected",
+        profile=profile,
+        current=current,
+    )
+
+
+def size_tw_reuse(profile, current=None):
+    """``net.ipv4.tcp_tw_reuse``: 1 lets outbound connections reuse a TIME_WAIT port when TCP
+    timestamps prove it safe; the kernel's 2 does that for loopback only. Small profile keeps it."""
+    if profile == "small":
+        value = current if current is not None else 2
+        return _rec(
+            value,
+            "small profile keeps the kernel's value",
+            profile=profile,
+            current=current,
+        )
+    return _rec(
+        1,
+        "reuse TIME_WAIT ports for outbound SMTP when timestamps make it safe",
+        profile=profile,
+        current=current,
+    )
+
+
+def size_swappiness(swap_total, current=None):
+    """``vm.swappiness``: 10 keeps Postfix's processes in RAM and lets page cache go first.
+    Without swap it does not matter: the current value stays."""
+    if not swap_total:
+        value = current if current is not None else 60
+        return _rec(
+            value,
+            "no swap configured: left as it is",
+            swap_total=swap_total,
+            current=current,
+        )
+    return _rec(
+        10,
+        "prefer dropping page cache over swapping out mail processes",
+        swap_total=swap_total,
+        current=current,
+    )
+
+
+def recommend(hardware, profile="medium", baseline=None, current=None):
+    """Every recommendation, keyed as the issue's result shape wants it.
+
+    ``hardware``: ``cpus``, ``mem_total``, ``swap_total`` (bytes), ``rotational`` (bool/None),
+    ``nofile_grantable``, ``systemd_nofile`` (fds or ``None``), ``relayhost`` (str or ``None``).
+    ``baseline``: ``peak_messages_per_minute``, ``peak_concurrency`` (or ``None``).
+    ``current``: current values by the same names (sysctls as the kernel prints them).
+    """
+    if profile not in PROFILES:
+        raise ValueError(
+            f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}"
+        )
+    baseline = baseline or {}
+    current = current or {}
+    cpus = hardware["cpus"]
+    mem = hardware["mem_total"]
+    rotational = bool(hardware.get("rotational"))
+    out = {}
+    out["smtpd_maxproc"] = size_smtpd_maxproc(
+        cpus, mem, rotational, profile, baseline.get("peak_concurrency")
+    )
+    smtpd = out["smtpd_maxproc"]["value"]
+    out["default_process_limit"] = size_default_process_limit(smtpd)
+    out["smtp_maxproc"] = size_smtp_maxproc(cpus, mem, profile)
+    smtp = out["smtp_maxproc"]["value"]
+    out["lmtp_maxproc"] = size_lmtp_maxproc(cpus, smtp)
+    out["default_destination_concurrency_limit"] = size_destination_concurrency(
+        smtp, profile, hardware.get("relayhost"), cpus
+    )
+    out["smtpd_client_connection_count_limit"] = size_client_connection_count_limit(smtpd)
+    out["qmgr_message_active_limit"] = size_qmgr_message_active_limit(mem, profile)
+    out["in_flow_delay"] = size_in_flow_delay(rotational)
+    need = postfix_fd_need(
+        smtpd, smtp, out["lmtp_maxproc"]["value"], out["default_process_limit"]["value"]
+    )
+    out["LimitNOFILE"] = size_limit_nofile(
+        need, hardware.get("nofile_grantable"), hardware.get("systemd_nofile")
+    )
+    out["fs.file-max"] = size_file_max(
+        out["LimitNOFILE"]["value"], _as_int(current.get("fs.file-max"))
+    )
+    out["net.core.somaxconn"] = size_somaxconn(smtpd, _as_int(current.get("net.core.somaxconn")))
+    out["net.ipv4.tcp_max_syn_backlog"] = size_syn_backlog(
+        smtpd, _as_int(current.get("net.ipv4.tcp_max_syn_backlog"))
+    )
+    out["net.ipv4.ip_local_port_range"] = size_port_range(
+        profile,
+        current.get("net.ipv4.ip_local_port_range"),
+        baseline.get("peak_messages_per_minute"),
+    )
+    out["net.ipv4.tcp_fin_timeout"] = size_fin_timeout(
+        profile, _as_int(current.get("net.ipv4.tcp_fin_timeout"))
+    )
+    out["net.ipv4.tcp_tw_reuse"] = size_tw_reuse(
+        profile, _as_int(current.get("net.ipv4.tcp_tw_reuse"))
+    )
+    out["vm.swappiness"] = size_swappiness(
+        hardware.get("swap_total"), _as_int(current.get("vm.swappiness"))
+    )
+    return out
+
+
+def findings(hardware, filesystem=None, container=None, peak_messages_per_minute=None):
+    """What an admin should act on by hand: list of ``{"severity", "message"}``.
+
+    ``filesystem``: the queue file system (``mount_point``, ``used_percent``,
+    ``inodes_used_percent``, ``rotational``). Severities: ``warning`` (fix soon), ``info``.
+    """
+    found = []
+    fs = filesystem or {}
+    if hardware.get("rotational"):
+        msg = (
+            "The queue directory is on a rotational disk: every message costs synchronous writes "
+            "and a disk does about 100-200 of them per second. Move /var/spool/postfix to an SSD."
+        )
+        if peak_messages_per_minute and peak_messages_per_minute / 60 > 50:
+            msg += (
+                f" The baseline peak of {peak_messages_per_minute} messages/minute is near "
+                "that limit."
+            )
+        found.append({"severity": "warning", "message": msg})
+    used = fs.get("used_percent")
+    if used is not None and used > 80:
+        found.append(
+            {
+                "severity": "warning",
+                "message": f"The queue file system {fs.get('mount_point')} is {used}% full: "
+                "Postfix refuses mail when free space drops below queue_minfree / "
+                "1.5 x message_size_limit.",
+            }
+        )
+    inodes = fs.get("inodes_used_percent")
+    if inodes is not None and inodes > 80:
+        found.append(
+            {
+                "severity": "warning",
+                "message": f"The queue file system {fs.get('mount_point')} has used {inodes}% "
+                "of its inodes: every queued message is a file.",
+            }
+        )
+    if hardware.get("mem_total") and hardware["mem_total"] < 4 * GIB:
+        found.append(
+            {
+                "severity": "warning",
+                "message": f"Only {hardware['mem_total'] // MIB} MiB of RAM: process limits are "
+                "memory-bound; a spam filter or Dovecot on the same host will compete for it.",
+            }
+        )
+    if fs.get("mount_point") == "/" and not container:
+        found.append(
+            {
+                "severity": "info",
+                "message": "/var is not a separate file system: a growing queue or log can "
+                "fill the root file system. Consider a separate /var (or /var/spool/postfix).",
+            }
+        )
+    grantable = hardware.get("nofile_grantable")
+    if grantable and grantable < SYSTEMD_DEFAULT_NOFILE and container:
+        found.append(
+            {
+                "severity": "info",
+                "message": f"In this {container} container Postfix can get at most {grantable} "
+                "open files (the container's hard limit); raise it on the container engine if "
+                "needed.",
+            }
+        )
+    if container:
+        found.append(
+            {
+                "severity": "info",
+                "message": f"Running in a {container} container: kernel settings (vm.*, fs.*) "
+                "belong to the host, net.* to the container's network namespace; only a "
+                "privileged container can change them.",
+            }
+        )
+    return found
+
+
+def _as_int(value):
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Glue between detection, the admin's input and the formulas (pure, used by sizing_info)
+# ---------------------------------------------------------------------------------------------
+
+# master.cf services whose maxproc the recommendations set, by recommendation name.
+MASTER_SERVICES = {
+    "smtpd_maxproc": ["smtp/inet"],
+    "smtp_maxproc": ["smtp/unix", "relay/unix"],
+    "lmtp_maxproc": ["lmtp/unix"],
+}
+MAIN_PARAMETERS = [
+    "default_process_limit",
+    "default_destination_concurrency_limit",
+    "smtpd_client_connection_count_limit",
+    "qmgr_message_active_limit",
+    "in_flow_delay",
+]
+SYSCTLS = [
+    "fs.file-max",
+    "net.core.somaxconn",
+    "net.ipv4.tcp_max_syn_backlog",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_tw_reuse",
+    "vm.swappiness",
+]
+# Upper bounds the kernel itself enforces or documents (beyond them a write fails or wraps).
+_SYSCTL_MAX = {
+    "net.core.somaxconn": 2**31 - 1,
+    "net.ipv4.tcp_max_syn_backlog": 2**31 - 1,
+    "net.ipv4.tcp_fin_timeout": 2**31 - 1,
+    "net.ipv4.tcp_tw_reuse": 2,
+    "vm.swappiness": 200,
+    "fs.file-max": 2**63 - 1,
+}
+
+
+def parse_master_maxproc(text):
+    """``postconf -M name/type ...`` output -> ``{"name/type": maxproc}``.
+
+    maxproc is an int, or ``None`` for ``-`` (the service follows default_process_limit);
+    ``0`` means unlimited. Continuation lines (``-o`` overrides) are skipped.
+    """
+    result = {}
+    for line in text.splitlines():
+        if not line or line[0].isspace() or line.startswith("#"):
+            continue
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        result[f"{fields[0]}/{fields[1]}"] = None if fields[6] == "-" else int(fields[6])
+    return result
+
+
+def parse_postconf_values(names, text):
+    """``postconf -h a b c`` prints one value per line in the order asked -> ``{name: value}``."""
+    lines = text.splitlines()
+    return {name: (lines[i].strip() if i < len(lines) else None) for i, name in enumerate(names)}
+
+
+def baseline_inputs(baseline):
+    """The figures sizing uses from a baseline: either the ``baseline`` result of
+    ``sbs.postfix.baseline_info`` or a plain dict with the names below.
+
+    Returns ``peak_messages_per_minute``, ``average_size`` (bytes), ``peak_concurrency``
+    (simultaneous SMTP sessions), each ``None`` when absent.
+    """
+    baseline = baseline or {}
+
+    def pick(*paths):
+        for path in paths:
+            node = baseline
+            for key in path.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, (int, float)) and not isinstance(node, bool):
+                return node
+        return None
+
+    return {
+        "peak_messages_per_minute": pick(
+            "peak_messages_per_minute",
+            "mail.volume.peak_messages_per_minute",
+            "mail.peak_messages_per_minute",
+        ),
+        "average_size": pick("average_size", "mail.size.average", "mail.size.avg"),
+        "peak_concurrency": pick(
+            "peak_concurrency",
+            "mail.concurrency.peak",
+            "mail.sessions.peak_concurrency",
+            "mail.peak_concurrency",
+        ),
+    }
+
+
+def hardware_from_system(system, relayhost=None):
+    """The inputs of :func:`recommend` from ``_sysinfo.collect_system()`` output."""
+    nofile = system.get("nofile") or {}
+    default = nofile.get("systemd_default") or {}
+    filesystem = system.get("filesystem") or {}
+    return {
+        "cpus": system["cpu"]["count"],
+        "mem_total": system["memory"]["total"],
+        "swap_total": system["memory"]["swap_total"],
+        "rotational": filesystem.get("rotational"),
+        "nofile_grantable": nofile.get("grantable"),
+        "systemd_nofile": default.get("hard"),
+        "relayhost": relayhost or None,
+    }
+
+
+def _check_int(label, value, low, high, why_high=None):
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        else:
+            return (
+                None,
+                f"{label} must be an integer, got {type(value).__name__} {value!r}",
+            )
+    if value < low:
+        return None, f"{label} = {value} is below the minimum {low}"
+    if high is not None and value > high:
+        return (
+            None,
+            f"{label} = {value} is above {high}{' (' + why_high + ')' if why_high else ''}",
+        )
+    return value, None
+
+
+def validate_overrides(overrides, label, grantable=None, nr_open=None):
+    """Check the admin's overrides before anything changes.
+
+    ``overrides``: ``{name: value}`` with the recommendation names; ``label``: the variable
+    name to put in messages (``tuning_overrides``). Returns ``(clean, errors)``: the values
+    converted to their types, and one message per problem naming ``label.name``.
+    """
+    clean, errors = {}, []
+    known = set(MASTER_SERVICES) | set(MAIN_PARAMETERS) | set(SYSCTLS) | {"LimitNOFILE"}
+    for name in sorted(overrides or {}):
+        value = overrides[name]
+        where = f"{label}.{name}"
+        if name not in known:
+            errors.append(f"{where}: unknown name; known names: {', '.join(sorted(known))}")
+            continue
+        error = None
+        if name == "in_flow_delay":
+            text = str(value).strip()
+            if isinstance(value, bool) or not (
+                text.isdigit() or (text[:-1].isdigit() and text[-1:] in "smhdw")
+            ):
+                error = f"{where} must be a Postfix duration such as 1s or 0, got {value!r}"
+            else:
+                clean[name] = text
+        elif name == "net.ipv4.ip_local_port_range":
+            ports = parse_port_range(value) if isinstance(value, str) else None
+            if not ports or not 1 <= ports[0] < ports[1] <= 65535:
+                error = f"{where} must be 'LOW HIGH' with 1 <= LOW < HIGH <= 65535, got {value!r}"
+            else:
+                clean[name] = f"{ports[0]} {ports[1]}"
+        elif name == "LimitNOFILE":
+            cap = grantable or nr_open
+            why = "the most this host can grant: fs.nr_open or the container's hard limit"
+            clean[name], error = _check_int(where, value, 1024, cap, why)
+        elif name in MASTER_SERVICES or name in MAIN_PARAMETERS:
+            # 0 would mean "no limit" in master.cf: never what sizing is for.
+            clean[name], error = _check_int(where, value, 1, None)
+        else:
+            clean[name], error = _check_int(where, value, 0, _SYSCTL_MAX.get(name))
+        if error:
+            clean.pop(name, None)
+            errors.append(error)
+    return clean, errors
+
+
+def final_values(recommended, overrides):
+    """``{name: value}``: the recommendation, or the admin's override where there is one."""
+    final = {name: item["value"] for name, item in recommended.items()}
+    final.update(overrides or {})
+    return final
+
+
+GLOBAL_SYSCTL_PREFIXES = ("vm.", "fs.", "kernel.")
+
+
+def _flat(value):
+    return " ".join(str(value).split()) if value is not None else None
+
+
+def sysctl_plan(final, current, container=None, writable=None, apply_enabled=True):
+    """Which kernel settings to apply now, and why the others are only written to the file.
+
+    ``final``/``current``: ``{key: value}``; ``container``: container type or ``None``;
+    ``writable``: ``{key: bool}`` (the /proc/sys entry accepts writes; ``None`` = missing).
+    Returns ``{key: {"value", "current", "apply", "changed", "skip"}}``; ``apply`` is true when
+    the key may be set here, ``changed`` when it also differs, ``skip`` says why not.
+    Kernel-global keys (vm.*, fs.*, kernel.*) are never applied from inside a container: they
+    would change the host (and tests run in containers); net.* belong to the container's
+    network namespace.
+    """
+    writable = writable or {}
+    plan = {}
+    for key in SYSCTLS:
+        want = _flat(final[key])
+        have = _flat(current.get(key))
+        if container and key.startswith(GLOBAL_SYSCTL_PREFIXES):
+            skip = (
+                "global to the kernel: set it on the host, never from inside a "
+                f"{container} container"
+            )
+        elif not apply_enabled:
+            skip = "tuning_sysctl_apply is false"
+        elif writable.get(key) is None:
+            skip = "this kernel has no /proc/sys entry for it"
+        elif not writable[key]:
+            skip = (
+                "/proc/sys is read-only here (unprivileged container): needs the host or a "
+                "privileged container"
+            )
+        else:
+            skip = None
+        plan[key] = {
+            "value": want,
+            "current": have,
+            "apply": skip is None,
+            "changed": skip is None and want != have,
+            "skip": skip,
+        }
+    return plan
+
+
+def report_lines(recommended, overridden, final, found):
+    """Human summary: one line per decision (with its reason) and per finding."""
+    lines = []
+    for name in sorted(recommended):
+        item = recommended[name]
+        if name in overridden:
+            lines.append(
+                f"{name} = {final[name]} (tuning_overrides; recommended "
+                f"{item['value']}: {item['reason']})"
+            )
+        else:
+            lines.append(f"{name} = {item['value']} ({item['reason']})")
+    lines.extend(f"{f['severity'].upper()}: {f['message']}" for f in found)
+    return lines
+
+
+def contribution(recommended, overridden, final):
+    """The ``tuning`` entry of ``sbs_postfix_contributions`` (docs/handoff.md): main.cf values,
+    master.cf maxproc per ``name/type`` service, and one reason per value."""
+    reasons = {}
+
+    def why(name):
+        if name in overridden:
+            return f"tuning_overrides (recommended {recommended[name]['value']})"
+        return recommended[name]["reason"]
+
+    main = {}
+    for name in MAIN_PARAMETERS:
+        main[name] = final[name]
+        reasons[name] = why(name)
+    master = {}
+    for name, services in MASTER_SERVICES.items():
+        for service in services:
+            master[service] = {"maxproc": final[name]}
+            reasons[f"{service} maxproc"] = why(name)
+    return {"main": main, "master": master, "reasons": reasons}

@@ -1,0 +1,412 @@
+#!/usr/bin/python
+# Copyright (c) sbs.postfix contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: sizing_info
+short_description: Derive Postfix, systemd and kernel limits from the detected hardware
+version_added: 0.1.0
+description:
+  - Detects the CPUs, memory and swap (cgroup limits included), the queue directory's file system
+    and whether its disk is rotational, whether the host is a container, and the open-files limit
+    Postfix's master can be given (the lower of the kernel's C(fs.nr_open) and, in a container
+    without CAP_SYS_RESOURCE, PID 1's own hard limit).
+  - Reads the current values of every parameter it sizes (C(postconf), C(postconf -M),
+    C(/proc/sys), C(systemctl show)).
+  - Returns recommended values, each with the one-line reason and the inputs that produced it,
+    and findings an administrator should act on by hand. The formulas are explained in
+    C(docs/sizing.md) of the collection.
+  - Optionally validates administrator overrides (type, range, what the host can grant) and
+    returns the final values; a bad override fails the module naming the variable.
+  - Read-only; never changes the host.
+author:
+  - sbs.postfix maintainers
+options:
+  profile:
+    description:
+      - How much of the machine Postfix may plan for and how bursty the traffic is.
+      - V(small) keeps Postfix's defaults as ceilings (a small office on a shared host).
+      - V(medium) is a dedicated small-business mail server.
+      - V(burst) plans for newsletters or bulk bursts (more sessions per CPU, larger active queue).
+    type: str
+    choices: [small, medium, burst]
+    default: medium
+  baseline:
+    description:
+      - The C(baseline) result of M(sbs.postfix.baseline_info), or a dict with any of
+        C(peak_messages_per_minute) (messages per minute), C(average_size) (bytes) and
+        C(peak_concurrency) (simultaneous SMTP sessions). Raises limits to what was observed,
+        within what the host can hold.
+    type: dict
+  queue_directory:
+    description:
+      - The directory whose file system and disk are examined.
+      - Default is Postfix's C(queue_directory), or C(/var/spool/postfix) when Postfix is not
+        installed yet (its nearest existing parent is examined then).
+    type: path
+  relayhost:
+    description:
+      - The relayhost Postfix will use (for example the server role's C(server_relayhost)).
+        Default is the current main.cf value. With a relayhost all mail has one next hop, which
+        allows a higher C(default_destination_concurrency_limit).
+    type: str
+  unit:
+    description:
+      - The systemd unit that runs Postfix's master. On Debian 12 that is C(postfix@-.service)
+        (C(postfix.service) is only a wrapper there); on Debian 13 it is C(postfix.service).
+    type: str
+    default: postfix@-.service
+  overrides:
+    description:
+      - Administrator overrides keyed by recommendation name (see RV(sizing.recommended)).
+        Each is checked for type and range, and C(LimitNOFILE) against what the host can grant,
+        before anything changes. Returned merged in RV(sizing.final).
+    type: dict
+    default: {}
+  sysctl_apply:
+    description:
+      - Whether the caller intends to apply kernel settings now; only shapes RV(sizing.sysctl).
+    type: bool
+    default: true
+  overrides_variable:
+    description:
+      - The variable name used in error messages about O(overrides) (the tuning role passes
+        C(tuning_overrides)).
+    type: str
+    default: overrides
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+notes:
+  - Memory sizes are in bytes, limits in processes or file descriptors, rates per second.
+seealso:
+  - module: sbs.postfix.baseline_info
+  - name: Postfix Performance Tuning (TUNING_README)
+    description: The Postfix documentation the formulas follow.
+    link: https://www.postfix.org/TUNING_README.html
+"""
+
+EXAMPLES = r"""
+- name: Size Postfix for this host
+  sbs.postfix.sizing_info:
+  register: sizing
+
+- name: Show each decision and why
+  ansible.builtin.debug:
+    msg: "{{ item.key }} = {{ item.value.value }}: {{ item.value.reason }}"
+  loop: "{{ sizing.sizing.recommended | dict2items }}"
+  loop_control:
+    label: "{{ item.key }}"
+
+- name: Size from a measured baseline, for bursts, with one override
+  sbs.postfix.sizing_info:
+    profile: burst
+    baseline: "{{ baseline.baseline }}"
+    overrides:
+      LimitNOFILE: 65536
+    overrides_variable: tuning_overrides
+  register: sizing
+"""
+
+RETURN = r"""
+sizing:
+  description: Detected hardware, current values, recommendations, findings and final values.
+  returned: always
+  type: dict
+  contains:
+    profile:
+      description: The profile used.
+      type: str
+      sample: medium
+    hardware:
+      description: What was detected.
+      type: dict
+      contains:
+        cpus:
+          description: CPUs Postfix can use (online CPUs, affinity mask and cgroup quota), in CPUs.
+          type: int
+          sample: 2
+        cpu_model:
+          description: CPU model name.
+          type: str
+          sample: Intel(R) Xeon(R) Processor
+        mem_total:
+          description: Memory, in bytes (the cgroup limit when lower than the RAM).
+          type: int
+          sample: 25276510208
+        mem_available:
+          description: Memory available now, in bytes (informational; sizing uses mem_total).
+          type: int
+          sample: 24844689408
+        swap_total:
+          description: Swap, in bytes.
+          type: int
+          sample: 0
+        queue_directory:
+          description: Directory examined.
+          type: str
+          sample: /var/spool/postfix
+        queue_filesystem:
+          description: >-
+            The queue's file system: mount_point, fstype, source, device (kernel name or null),
+            rotational (bool or null when unknown), size/used/free in bytes, used_percent and
+            inodes_used_percent in percent.
+          type: dict
+        rotational:
+          description: Whether the queue's disk is rotational (HDD); null when unknown (overlay, dm with mixed members).
+          type: bool
+          sample: false
+        container:
+          description: Container type (C(podman), C(docker), C(lxc), ...) or null on a host.
+          type: str
+          sample: podman
+        nofile:
+          description: >-
+            Open-file limits in file descriptors: kernel_nr_open, kernel_file_max,
+            systemd (the unit's soft/hard), systemd_default (systemd's DefaultLimitNOFILE
+            soft/hard), master (the running master's soft/hard, null when not running),
+            init (PID 1's soft/hard), init_can_raise (PID 1 holds CAP_SYS_RESOURCE),
+            grantable (the highest LimitNOFILE this host can give Postfix). null = unlimited/unknown.
+          type: dict
+        load:
+          description: Load averages 1m, 5m, 15m in runnable tasks.
+          type: dict
+    current:
+      description: >-
+        Current values of what is sized: main.cf parameters (strings as postconf prints them,
+        null when Postfix is not installed), C(<name>_maxproc) from master.cf (int; null for
+        C(-), meaning default_process_limit), C(LimitNOFILE) of the unit (file descriptors),
+        and sysctls as the kernel prints them (null when not readable).
+      type: dict
+      sample: {"default_process_limit": "100", "smtpd_maxproc": null, "net.core.somaxconn": "4096"}
+    recommended:
+      description: >-
+        One entry per sized value, each C({value, reason, inputs}): main.cf names
+        (default_process_limit, default_destination_concurrency_limit,
+        smtpd_client_connection_count_limit, qmgr_message_active_limit, in_flow_delay),
+        master.cf maxproc (smtpd_maxproc for smtp/inet, smtp_maxproc for smtp/unix and
+        relay/unix, lmtp_maxproc for lmtp/unix), LimitNOFILE (file descriptors) and sysctl keys
+        as written in sysctl.d. Counts are processes, connections or messages; in_flow_delay is
+        a Postfix duration; the port range is the string C(LOW HIGH).
+      type: dict
+      sample:
+        smtpd_maxproc:
+          value: 250
+          reason: 125 sessions per CPU (sessions mostly wait on the network) x 2 CPUs
+          inputs: {cpus: 2, mem_total: 25276510208, rotational: false, profile: medium}
+    findings:
+      description: >-
+        What to act on by hand, each C({severity, message}); severity is C(warning) or
+        C(info).
+      type: list
+      elements: dict
+      sample: [{"severity": "warning", "message": "The queue directory is on a rotational disk ..."}]
+    overridden:
+      description: Names whose final value comes from O(overrides).
+      type: list
+      elements: str
+      sample: [LimitNOFILE]
+    final:
+      description: >-
+        C({name: value}) after O(overrides), same names and units as
+        RV(sizing.recommended).
+      type: dict
+    sysctl:
+      description: >-
+        Per kernel setting: C(value) (to write), C(current) (as the kernel prints it, spaces
+        collapsed), C(apply) (this host lets the caller set it now), C(changed) (it may be set
+        and differs), C(skip) (why it is only written to the file: kernel-global key in a
+        container, read-only /proc/sys, missing entry, or O(sysctl_apply=false)).
+      type: dict
+      sample: {"vm.swappiness": {"value": "10", "current": "60", "apply": false, "changed": false,
+               "skip": "global to the kernel: set it on the host, never from inside a podman container"}}
+    contribution:
+      description: >-
+        The C(tuning) entry for the C(sbs_postfix_contributions) fact (see docs/handoff.md):
+        C(main) (main.cf parameters), C(master) (C(name/type) -> C({maxproc})) and C(reasons).
+      type: dict
+      sample: {"main": {"default_process_limit": 250}, "master": {"smtp/inet": {"maxproc": 250}},
+               "reasons": {"smtp/inet maxproc": "125 sessions per CPU ..."}}
+    report:
+      description: One line per decision with its reason, then one per finding, for people.
+      type: list
+      elements: str
+      sample: ["smtpd_maxproc = 250 (125 sessions per CPU ... x 2 CPUs)"]
+    master_services:
+      description: Which master.cf services each C(*_maxproc) name applies to.
+      type: dict
+      sample: {"smtpd_maxproc": ["smtp/inet"], "smtp_maxproc": ["smtp/unix", "relay/unix"]}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sbs.postfix.plugins.module_utils import _sizing, _sysinfo
+
+C_ENV = {"LANG": "C", "LC_ALL": "C"}
+
+
+def _runner(module):
+    def run(argv):
+        binary = module.get_bin_path(argv[0])
+        if binary is None:
+            return 127, "", f"{argv[0]} not found"
+        return module.run_command([binary, *argv[1:]], environ_update=C_ENV)
+
+    return run
+
+
+def _existing(path):
+    while path and not os.path.exists(path):
+        parent = os.path.dirname(path.rstrip("/")) or "/"
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _master_pid(queue_directory):
+    try:
+        with open(os.path.join(queue_directory, "pid", "master.pid")) as handle:
+            pid = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if os.path.exists(f"/proc/{pid}") else None
+
+
+def read_postfix(run):
+    """Current main.cf values and master.cf maxproc, or ``None``s when Postfix is absent."""
+    names = [*_sizing.MAIN_PARAMETERS, "relayhost", "queue_directory"]
+    values = dict.fromkeys(names)
+    rc, out, _err = run(["postconf", "-h", *names])
+    if rc == 0:
+        values = _sizing.parse_postconf_values(names, out)
+    maxproc = {}
+    services = sorted({s for group in _sizing.MASTER_SERVICES.values() for s in group})
+    rc, out, _err = run(["postconf", "-M", *services])
+    if rc == 0:
+        maxproc = _sizing.parse_master_maxproc(out)
+    for name, group in _sizing.MASTER_SERVICES.items():
+        values[name] = maxproc.get(group[0])
+    return values
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "profile": {
+                "type": "str",
+                "choices": list(_sizing.PROFILES),
+                "default": "medium",
+            },
+            "baseline": {"type": "dict"},
+            "queue_directory": {"type": "path"},
+            "relayhost": {"type": "str"},
+            "unit": {"type": "str", "default": "postfix@-.service"},
+            "overrides": {"type": "dict", "default": {}},
+            "overrides_variable": {"type": "str", "default": "overrides"},
+            "sysctl_apply": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    run = _runner(module)
+    postfix = read_postfix(run)
+    queue_directory = (
+        module.params["queue_directory"] or postfix.get("queue_directory") or "/var/spool/postfix"
+    )
+    master_pid = _master_pid(queue_directory)
+    system = _sysinfo.collect_system(
+        _existing(queue_directory),
+        run=run,
+        unit=module.params["unit"],
+        pid=master_pid,
+        sysctls=_sizing.SYSCTLS,
+    )
+
+    relayhost = module.params["relayhost"]
+    if relayhost is None:
+        relayhost = postfix.get("relayhost")
+    hardware = _sizing.hardware_from_system(system, relayhost)
+    nofile = system["nofile"]
+    overrides, errors = _sizing.validate_overrides(
+        module.params["overrides"],
+        module.params["overrides_variable"],
+        grantable=nofile["grantable"],
+        nr_open=nofile["kernel_nr_open"],
+    )
+    if errors:
+        module.fail_json(
+            msg="Invalid overrides, nothing was changed: " + "; ".join(errors),
+            errors=errors,
+        )
+
+    current = {
+        name: postfix.get(name) for name in _sizing.MAIN_PARAMETERS + list(_sizing.MASTER_SERVICES)
+    }
+    current["LimitNOFILE"] = (nofile["systemd"] or {}).get("hard")
+    current.update(system["sysctl"])
+
+    inputs = _sizing.baseline_inputs(module.params["baseline"])
+    recommended = _sizing.recommend(hardware, module.params["profile"], inputs, current)
+    container = system["container"]["type"] if system["container"]["container"] else None
+    fs = system["filesystem"] or {}
+    final = _sizing.final_values(recommended, overrides)
+    found = _sizing.findings(hardware, fs, container, inputs["peak_messages_per_minute"])
+    writable = {}
+    for key in _sizing.SYSCTLS:
+        path = "/proc/sys/" + key.replace(".", "/")
+        # access() answers EROFS for the read-only /proc/sys of an unprivileged container.
+        writable[key] = os.access(path, os.W_OK) if os.path.exists(path) else None
+    overridden = sorted(overrides)
+    module.exit_json(
+        changed=False,
+        sizing={
+            "profile": module.params["profile"],
+            "hardware": {
+                "cpus": hardware["cpus"],
+                "cpu_model": system["cpu"]["model"],
+                "mem_total": hardware["mem_total"],
+                "mem_available": system["memory"]["available"],
+                "swap_total": hardware["swap_total"],
+                "queue_directory": queue_directory,
+                "queue_filesystem": fs,
+                "rotational": fs.get("rotational"),
+                "container": container,
+                "nofile": {
+                    "kernel_nr_open": nofile["kernel_nr_open"],
+                    "kernel_file_max": nofile["kernel_file_max"],
+                    "systemd": nofile["systemd"],
+                    "systemd_default": nofile["systemd_default"],
+                    "master": nofile["process"],
+                    "init": nofile["init"],
+                    "init_can_raise": nofile["init_can_raise"],
+                    "grantable": nofile["grantable"],
+                },
+                "load": system["load"],
+                "baseline": inputs,
+            },
+            "current": current,
+            "recommended": recommended,
+            "findings": found,
+            "overridden": overridden,
+            "final": final,
+            "sysctl": _sizing.sysctl_plan(
+                final, current, container, writable, module.params["sysctl_apply"]
+            ),
+            "contribution": _sizing.contribution(recommended, overridden, final),
+            "report": _sizing.report_lines(recommended, overridden, final, found),
+            "master_services": _sizing.MASTER_SERVICES,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
