@@ -36,6 +36,17 @@ MASTER_FIELDS = (
     "command",
 )
 
+
+def master_entry_line(entry):
+    """One parsed master.cf service as a single line, fields in column order (what
+    ``postconf -M`` prints, with single spaces), or None for no entry."""
+    if entry is None:
+        return None
+    return " ".join(
+        [entry[field] for field in MASTER_FIELDS[:-1]] + [entry["command"], *entry["args"]]
+    )
+
+
 # ``postconf`` (and postfix-script) label warnings "<program>: warning: <text>".
 WARNING_RE = re.compile(r"(?:^|\s)\S*:\s+warning:\s+")
 FATAL_RE = re.compile(r"(?:^|\s)\S*:\s+(?:fatal|error|panic):\s+")

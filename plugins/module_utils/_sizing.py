@@ -376,41 +376,29 @@ def size_file_max(limit_nofile, current=None):
     )
 
 
+def _raise_only_backlog(smtpd_maxproc, current, reason):
+    """A kernel queue that must hold twice the smtpd listen backlog (at least 1024), and is
+    never lowered below what the host already has."""
+    wanted = max(1024, 2 * smtpd_maxproc)
+    if current and current >= wanted:
+        reason = f"current {current} already covers the {wanted} needed (2 x backlog, >= 1024)"
+        return _rec(current, reason, smtpd_maxproc=smtpd_maxproc, current=current)
+    return _rec(wanted, reason, smtpd_maxproc=smtpd_maxproc, current=current)
+
+
 def size_somaxconn(smtpd_maxproc, current=None):
     """``net.core.somaxconn``: the kernel caps every listen backlog at it. Raise-only: at least
     twice the smtpd backlog Postfix asks for, at least 1024."""
-    wanted = max(1024, 2 * smtpd_maxproc)
-    if current and current >= wanted:
-        return _rec(
-            current,
-            f"current {current} already covers the {wanted} needed (2 x smtpd backlog, >= 1024)",
-            smtpd_maxproc=smtpd_maxproc,
-            current=current,
-        )
-    return _rec(
-        wanted,
-        "2 x the smtpd listen backlog so the kernel does not cut it",
-        smtpd_maxproc=smtpd_maxproc,
-        current=current,
+    return _raise_only_backlog(
+        smtpd_maxproc, current, "2 x the smtpd listen backlog so the kernel does not cut it"
     )
 
 
 def size_syn_backlog(smtpd_maxproc, current=None):
     """``net.ipv4.tcp_max_syn_backlog``: half-open connections queued before SYN cookies.
     Raise-only: at least twice the smtpd backlog, at least 1024."""
-    wanted = max(1024, 2 * smtpd_maxproc)
-    if current and current >= wanted:
-        return _rec(
-            current,
-            f"current {current} already covers the {wanted} needed (2 x smtpd backlog, >= 1024)",
-            smtpd_maxproc=smtpd_maxproc,
-            current=current,
-        )
-    return _rec(
-        wanted,
-        "2 x the smtpd listen backlog for connection bursts",
-        smtpd_maxproc=smtpd_maxproc,
-        current=current,
+    return _raise_only_backlog(
+        smtpd_maxproc, current, "2 x the smtpd listen backlog for connection bursts"
     )
 
 

@@ -179,6 +179,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
+    master_entry_line,
     normalize_value,
     parse_master_cf,
     parse_postconf_F,
@@ -249,7 +250,7 @@ def current_entry(pc, key):
 def plan_entry(module, pc, key, value, state):
     target = f"master.cf {key}"
     entry = current_entry(pc, key)
-    before = _entry_line(entry)
+    before = master_entry_line(entry)
     if state == "absent":
         if entry is None:
             return target, None, None, None
@@ -270,24 +271,6 @@ def plan_entry(module, pc, key, value, state):
         normalize_value(value),
         pc.argv("-M", "-e", f"{key}={normalize_value(value)}"),
     )
-
-
-def _entry_line(entry):
-    if entry is None:
-        return None
-    fields = [
-        entry[f]
-        for f in (
-            "service",
-            "type",
-            "private",
-            "unprivileged",
-            "chroot",
-            "wakeup",
-            "process_limit",
-        )
-    ]
-    return " ".join(fields + [entry["command"]] + entry["args"])
 
 
 def require_service(module, pc, key):

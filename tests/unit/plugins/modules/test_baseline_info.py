@@ -9,15 +9,16 @@ real Postfix log; /proc comes from a fixture tree built from a real host's files
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _baseline
 from ansible_collections.sbs.postfix.plugins.modules import baseline_info
+from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
+    run_module as run_module_main,
+)
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
 LOG = FIXTURES / "maillog" / "deb12-postfix-3.7.log"
@@ -91,13 +92,7 @@ def host(tmp_path, monkeypatch):
 
 
 def run_module(args, capsys, check_mode=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        baseline_info.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    return result
+    return run_module_main(baseline_info.main, args, capsys, check_mode=check_mode)
 
 
 def test_measures_every_part_read_only(host, capsys):

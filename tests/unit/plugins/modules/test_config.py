@@ -11,13 +11,11 @@ module really created, and reads the staged files the module really wrote. The l
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _postfix_config
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
@@ -25,6 +23,9 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
     parse_master_cf,
 )
 from ansible_collections.sbs.postfix.plugins.modules import config
+from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
+    run_module as run_module_main,
+)
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "postconf"
 MAIN = (FIXTURES / "debian12-main.cf").read_text()
@@ -119,15 +120,7 @@ def live(tmp_path):
 
 
 def run_module(args, capsys, check_mode=False, diff=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    if diff:
-        args = dict(args, _ansible_diff=True)
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        config.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    return result
+    return run_module_main(config.main, args, capsys, check_mode=check_mode, diff=diff)
 
 
 def snapshot(directory):

@@ -5,15 +5,19 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_master_cf
+from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
+    master_entry_line,
+    parse_master_cf,
+)
 from ansible_collections.sbs.postfix.plugins.modules import postconf
+from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
+    run_module as run_module_main,
+)
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "postconf"
 POSTCONF_N = (FIXTURES / "debian12-postconf-n.txt").read_text()
@@ -44,21 +48,7 @@ class FakePostconf:
             entry = services.get(rest[1])
             if entry is None:
                 return 0, "", ""
-            line = " ".join(
-                [
-                    entry[f]
-                    for f in (
-                        "service",
-                        "type",
-                        "private",
-                        "unprivileged",
-                        "chroot",
-                        "wakeup",
-                        "process_limit",
-                    )
-                ]
-            )
-            return 0, f"{line}       {' '.join([entry['command'], *entry['args']])}\n", ""
+            return 0, master_entry_line(entry) + "\n", ""
         if rest[0] == "-F" and len(rest) == 2:
             name, kind, field = rest[1].split("/")
             entry = services[f"{name}/{kind}"]
@@ -94,15 +84,7 @@ def fake(monkeypatch):
 
 
 def run_module(args, capsys, check_mode=False, diff=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    if diff:
-        args = dict(args, _ansible_diff=True)
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        postconf.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    return result
+    return run_module_main(postconf.main, args, capsys, check_mode=check_mode, diff=diff)
 
 
 def edits(fake):

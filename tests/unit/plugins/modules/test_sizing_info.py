@@ -9,15 +9,16 @@ Commands are mocked at the ``run_command`` boundary with real Postfix 3.7 / syst
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _sysinfo
 from ansible_collections.sbs.postfix.plugins.modules import sizing_info
+from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
+    run_module as run_module_main,
+)
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "sysinfo" / "vm-2cpu-24g"
 
@@ -106,13 +107,7 @@ def host(tmp_path, monkeypatch):
 
 
 def run_module(args, capsys, check_mode=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        sizing_info.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    return result
+    return run_module_main(sizing_info.main, args, capsys, check_mode=check_mode)
 
 
 def test_sizes_a_container_host(host, capsys):
