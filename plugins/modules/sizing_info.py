@@ -24,7 +24,7 @@ description:
     returns the final values; a bad override fails the module naming the variable.
   - Read-only; never changes the host.
 author:
-  - sbs.postfix maintainers
+  - sbs.postfix maintainers (@sbs-postfix)
 options:
   profile:
     description:
@@ -80,9 +80,11 @@ options:
     default: overrides
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only; runs the same in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Memory sizes are in bytes, limits in processes or file descriptors, rates per second.

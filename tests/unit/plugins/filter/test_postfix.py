@@ -242,7 +242,10 @@ def test_two_contributors_agree():
 def test_required_conflicts_with_admin():
     with pytest.raises(
         AnsibleFilterError,
-        match=r"server_milter_default_action: 'tempfail' conflicts with 'accept', which sbs_postfix_contributions.dkim.main_required.milter_default_action requires",
+        match=(
+            r"server_milter_default_action: 'tempfail' conflicts with 'accept', which "
+            r"sbs_postfix_contributions.dkim.main_required.milter_default_action requires"
+        ),
     ):
         main(
             {"milter_default_action": "tempfail"},

@@ -408,7 +408,10 @@ def test_proc_limits_real():
 
 
 def test_proc_limits_unlimited_and_missing():
-    text = "Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 unlimited            files\n"
+    text = (
+        "Limit                     Soft Limit           Hard Limit           Units\n"
+        "Max open files            1024                 unlimited            files\n"
+    )
     assert si.parse_proc_limits(text) == {"soft": 1024, "hard": None}
     assert si.parse_proc_limits("Max processes 1 1 processes\n") is None
 
