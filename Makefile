@@ -51,10 +51,7 @@ sanity: venv  ## ansible-test sanity on a copy placed at ansible_collections/sbs
 	scripts/sanity
 
 molecule: testbed collection-link  ## Every Molecule scenario (SCENARIOS="a b" to choose)
-	@for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; \
-	  $(BIN)/molecule test -s $$s || exit 1; \
-	done
+	scripts/molecule-all $(SCENARIOS)
 
 preflight:
 	@scripts/testbed --preflight
