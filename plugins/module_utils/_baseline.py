@@ -30,6 +30,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils import (
     _sysinfo,
 )
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
+    parse_postconf_M,
     parse_postconf_n,
 )
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
@@ -103,13 +104,13 @@ def collect_postfix(run, warnings):
     services = {}
     rc, out, err = run(["postconf", "-M", *MASTER_SERVICES])
     if rc == 0:
-        for line in out.splitlines():
-            fields = line.split()
-            if len(fields) >= 7:
-                services[f"{fields[0]}/{fields[1]}"] = {
-                    "process_limit": fields[6],
-                    "command": " ".join(fields[7:]),
-                }
+        services = {
+            key: {
+                "process_limit": entry["process_limit"],
+                "command": " ".join([entry["command"], *entry["args"]]),
+            }
+            for key, entry in parse_postconf_M(out).items()
+        }
     else:
         warnings.append("postfix: postconf -M failed: {}".format((err or "").strip()))
     return {

@@ -17,6 +17,8 @@ per second, ages in seconds.
 
 from __future__ import annotations
 
+from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_M
+
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
@@ -691,17 +693,12 @@ def parse_master_maxproc(text):
     """``postconf -M name/type ...`` output -> ``{"name/type": maxproc}``.
 
     maxproc is an int, or ``None`` for ``-`` (the service follows default_process_limit);
-    ``0`` means unlimited. Continuation lines (``-o`` overrides) are skipped.
+    ``0`` means unlimited.
     """
-    result = {}
-    for line in text.splitlines():
-        if not line or line[0].isspace() or line.startswith("#"):
-            continue
-        fields = line.split()
-        if len(fields) < 8:
-            continue
-        result[f"{fields[0]}/{fields[1]}"] = None if fields[6] == "-" else int(fields[6])
-    return result
+    return {
+        key: None if entry["process_limit"] == "-" else int(entry["process_limit"])
+        for key, entry in parse_postconf_M(text).items()
+    }
 
 
 def parse_postconf_values(names, text):
