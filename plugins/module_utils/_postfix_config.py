@@ -56,6 +56,11 @@ RESTART_PARAMETERS = {
     ),
 }
 
+# Read together with RESTART_PARAMETERS but not one of them: master(8) opens each inet listener
+# with a listen(2) backlog of max(maxproc, default_process_limit) (master_listen.c) and keeps the
+# socket on reload, so this parameter needs a restart only when it moves a listener's backlog.
+RESTART_INPUTS = (*sorted(RESTART_PARAMETERS), "default_process_limit")
+
 _BOOL_FIELDS = ("private", "unprivileged", "chroot")
 _WAKEUP_RE = re.compile(r"^(-|\d+\??)$")
 _MAXPROC_RE = re.compile(r"^(-|\d+)$")
@@ -94,19 +99,36 @@ def changed_parameters(old_main, new_main, old_master, new_master):
     return names + services
 
 
-def restart_reasons(old_effective, new_effective, old_master, new_master):
+def listen_backlog(entry, default_process_limit, somaxconn=None):
+    """The listen(2) backlog master(8) gives an inet listener: max(maxproc, default_process_limit)
+    (maxproc ``-`` is default_process_limit, ``0`` means no process limit), capped by the kernel at
+    ``net.core.somaxconn`` when that is known. ``None`` when the maxproc field is not a number."""
+    maxproc = entry["process_limit"]
+    if maxproc == "-":
+        maxproc = "0"
+    if not maxproc.isdigit():
+        return None
+    backlog = max(int(maxproc), default_process_limit)
+    return backlog if somaxconn is None else min(backlog, somaxconn)
+
+
+def restart_reasons(old_effective, new_effective, old_master, new_master, somaxconn=None):
     """Why the change needs ``postfix stop; postfix start`` rather than ``postfix reload``.
 
-    ``old_effective`` and ``new_effective`` map the names in :data:`RESTART_PARAMETERS` to their
+    ``old_effective`` and ``new_effective`` map the names in :data:`RESTART_INPUTS` to their
     effective values (``postconf -x`` output, so defaults and ``$name`` expansion are included);
     a name missing from a dict is unknown and compared as such. ``old_master``/``new_master``
-    are master.cf texts. Returns a list of one-line reasons; empty means a reload suffices.
+    are master.cf texts; ``somaxconn`` is the kernel's backlog cap (``None``: unknown, no cap).
+    Returns a list of one-line reasons; empty means a reload suffices.
 
     A master.cf inet listener that is added or removed (a changed type or address is a removal
     plus an addition, because master(8) identifies a service by name and type) also asks for a
     restart. master(8) can open and close such listeners on reload, but this collection restarts
     so that the set of listening sockets afterwards is exactly the one master.cf describes and can
-    be verified; other master.cf changes are applied by a reload.
+    be verified. An inet listener that stays but whose backlog (:func:`listen_backlog`) changes
+    needs a restart too, because the backlog is fixed when master(8) opens the socket: without
+    it a larger smtpd maxproc would be served through the old, shorter accept queue. Other
+    master.cf changes are applied by a reload.
     """
     reasons = []
     for name in sorted(RESTART_PARAMETERS):
@@ -125,7 +147,23 @@ def restart_reasons(old_effective, new_effective, old_master, new_master):
         reasons.append(f"master.cf inet listener {key} added (new listening socket)")
     for key in sorted(old_inet - new_inet):
         reasons.append(f"master.cf inet listener {key} removed (listening socket closes)")
+    old_limit = _int_or_none(old_effective.get("default_process_limit"))
+    new_limit = _int_or_none(new_effective.get("default_process_limit"))
+    if old_limit is not None and new_limit is not None:
+        for key in sorted(old_inet & new_inet):
+            before = listen_backlog(old_services[key], old_limit, somaxconn)
+            after = listen_backlog(new_services[key], new_limit, somaxconn)
+            if before is not None and after is not None and before != after:
+                reasons.append(
+                    f"master.cf inet listener {key} listen backlog changes from {before} to "
+                    f"{after} (master(8) sets max(maxproc, default_process_limit) when it opens "
+                    "the socket; a reload keeps the old one)"
+                )
     return reasons
+
+
+def _int_or_none(value):
+    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 def _show(value):

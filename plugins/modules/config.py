@@ -93,7 +93,10 @@ notes:
     postconf(5) as needing a stop and start; master(8) also applies C(queue_directory) and
     C(import_environment) only at start-up. An inet listener added to or removed from master.cf
     (a changed address or type counts as both) also sets RV(restart_required), so that the
-    listening sockets afterwards are exactly those in master.cf. Everything else is applied by
+    listening sockets afterwards are exactly those in master.cf. So does a change of an inet
+    listener's listen backlog: master(8) sets it to max(maxproc, C(default_process_limit)),
+    capped by C(net.core.somaxconn), only when it opens the socket, so a larger process limit
+    would otherwise be served through the old accept queue. Everything else is applied by
     C(postfix reload).
 seealso:
   - module: sbs.postfix.postconf
@@ -241,7 +244,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
 from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import (
     MAIN_CF,
     MASTER_CF,
-    RESTART_PARAMETERS,
+    RESTART_INPUTS,
     InstallError,
     changed_parameters,
     check_services,
@@ -323,6 +326,15 @@ def postconf_values(module, postconf, directory, names):
     return parse_postconf_n(out) if rc == 0 else {}
 
 
+def read_somaxconn(path="/proc/sys/net/core/somaxconn"):
+    """The kernel's cap on a listen(2) backlog, or ``None`` where it cannot be read."""
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def validate(module, stage, directory, new_main, new_master, *, ignore_warnings):
     postfix = module.get_bin_path("postfix", required=True)
     postconf = module.get_bin_path("postconf", required=True)
@@ -359,7 +371,7 @@ def validate(module, stage, directory, new_main, new_master, *, ignore_warnings)
         "lookup table types used in main.cf and master.cf -o overrides are listed by postconf -m"
     )
 
-    new_effective = postconf_values(module, postconf, stage, sorted(RESTART_PARAMETERS))
+    new_effective = postconf_values(module, postconf, stage, RESTART_INPUTS)
     for host in interface_hosts(new_effective.get("inet_interfaces", "")):
         ok, detail = is_local_address(host)
         if not ok:
@@ -468,7 +480,7 @@ def main():
         module.exit_json(**result)
 
     postconf = module.get_bin_path("postconf", required=True)
-    old_effective = postconf_values(module, postconf, directory, sorted(RESTART_PARAMETERS))
+    old_effective = postconf_values(module, postconf, directory, RESTART_INPUTS)
     if old_main is None or old_master is None:
         reasons = [
             f"no previous main.cf and master.cf in {directory}: Postfix starts with the new configuration"
@@ -478,7 +490,9 @@ def main():
             f"postconf cannot read the live configuration in {directory}, so a reload may not apply the change"
         ]
     else:
-        reasons = restart_reasons(old_effective, new_effective, old_master, new_master)
+        reasons = restart_reasons(
+            old_effective, new_effective, old_master, new_master, somaxconn=read_somaxconn()
+        )
     result.update(changed=True, restart_required=bool(reasons), restart_reasons=reasons)
 
     if not module.check_mode:

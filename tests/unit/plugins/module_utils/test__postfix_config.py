@@ -80,6 +80,7 @@ EFFECTIVE = {
     "inet_protocols": "all",
     "queue_directory": "/var/spool/postfix",
     "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME",
+    "default_process_limit": "100",
 }
 
 
@@ -149,6 +150,72 @@ def test_parameter_appearing_with_its_default_value_is_not_a_change():
 )
 def test_listener_changes(before, after, expected):
     assert cfg.restart_reasons(EFFECTIVE, EFFECTIVE, before, after) == expected
+
+
+SMTP_LINE = "smtp      inet  n       -       y       -       -"
+
+
+@pytest.mark.parametrize(
+    ("old_limit", "new_limit", "maxproc", "somaxconn", "expected"),
+    [
+        # smtpd's maxproc raised above default_process_limit: the accept queue must grow with it
+        ("100", "100", "250", None, "from 100 to 250"),
+        ("100", "100", "250", 4096, "from 100 to 250"),
+        # default_process_limit raised, smtpd at "-": the same
+        ("100", "250", "-", 4096, "from 100 to 250"),
+        # maxproc 0 (no limit) listens with default_process_limit
+        ("100", "250", "0", None, "from 100 to 250"),
+        # both sides above the kernel's cap: the backlog in force does not change
+        ("200", "500", "-", 128, None),
+        ("100", "500", "-", 128, "from 100 to 128"),
+        ("100", "100", "250", 100, None),
+        # a lower maxproc than default_process_limit leaves the backlog at default_process_limit
+        ("100", "100", "20", None, None),
+        # unknown limit on one side: no claim either way
+        (None, "250", "-", None, None),
+        ("100", None, "-", None, None),
+    ],
+)
+def test_listen_backlog_change_needs_restart(old_limit, new_limit, maxproc, somaxconn, expected):
+    old = dict(EFFECTIVE, default_process_limit=old_limit)
+    new = dict(EFFECTIVE, default_process_limit=new_limit)
+    after = MASTER.replace(SMTP_LINE, f"smtp inet n - y - {maxproc}")
+    assert after != MASTER
+    reasons = cfg.restart_reasons(old, new, MASTER, after, somaxconn=somaxconn)
+    if expected is None:
+        assert reasons == []
+    else:
+        assert reasons == [
+            f"master.cf inet listener smtp/inet listen backlog changes {expected} (master(8) "
+            "sets max(maxproc, default_process_limit) when it opens the socket; a reload keeps "
+            "the old one)"
+        ]
+
+
+def test_default_process_limit_alone_does_not_touch_unix_services():
+    # pickup, cleanup, qmgr...: unix sockets, not clients' accept queue; only smtp/inet counts
+    master = "\n".join(
+        line for line in MASTER.splitlines() if not line.startswith("smtp      inet")
+    )
+    old = dict(EFFECTIVE)
+    new = dict(EFFECTIVE, default_process_limit="250")
+    assert cfg.restart_reasons(old, new, master, master) == []
+
+
+@pytest.mark.parametrize(
+    ("maxproc", "limit", "somaxconn", "backlog"),
+    [
+        ("-", 100, None, 100),
+        ("0", 100, None, 100),
+        ("250", 100, None, 250),
+        ("250", 100, 200, 200),
+        ("20", 100, 4096, 100),
+        ("x", 100, None, None),
+    ],
+)
+def test_listen_backlog(maxproc, limit, somaxconn, backlog):
+    entry = {"process_limit": maxproc}
+    assert cfg.listen_backlog(entry, limit, somaxconn) == backlog
 
 
 def test_unknown_before_value_is_reported_as_not_set():

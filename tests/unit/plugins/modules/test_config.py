@@ -30,12 +30,14 @@ from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "postconf"
 MAIN = (FIXTURES / "debian12-main.cf").read_text()
 MASTER = (FIXTURES / "debian12-master.cf").read_text()
+SMTP_INET = "smtp      inet  n       -       y       -       -       smtpd"
 FIXTURE_STAGE = "/etc/postfix.sbs-stage.fixture"
 DEFAULTS = {
     "inet_interfaces": "all",
     "inet_protocols": "all",
     "queue_directory": "/var/spool/postfix",
     "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C",
+    "default_process_limit": "100",
 }
 
 
@@ -218,6 +220,26 @@ def test_new_listener_requires_restart(live, postfix, capsys):
         "master.cf inet listener submission/inet added (new listening socket)"
     ]
     assert (live / "master.cf").read_text() == new_master
+
+
+def test_raised_smtpd_maxproc_requires_restart(live, postfix, capsys, monkeypatch):
+    # master(8) fixes the accept queue at max(maxproc, default_process_limit) when it opens the
+    # socket, so a reload would leave 250 smtpd processes behind a backlog of 100
+    monkeypatch.setattr(config, "read_somaxconn", lambda: 4096)
+    new_master = MASTER.replace(SMTP_INET, "smtp inet n - y - 250 smtpd")
+    assert new_master != MASTER
+    result = run_module(args(live, master=new_master), capsys)
+    assert result["changed_parameters"] == ["smtp/inet"]
+    assert result["restart_reasons"] == [
+        "master.cf inet listener smtp/inet listen backlog changes from 100 to 250 (master(8) sets "
+        "max(maxproc, default_process_limit) when it opens the socket; a reload keeps the old one)"
+    ]
+
+
+def test_read_somaxconn(tmp_path):
+    (tmp_path / "somaxconn").write_text("4096\n")
+    assert config.read_somaxconn(str(tmp_path / "somaxconn")) == 4096
+    assert config.read_somaxconn(str(tmp_path / "missing")) is None
 
 
 def refused(result, live, before):
