@@ -13,8 +13,10 @@ Design, because this has to read millions of lines quickly with a few MB of memo
   regular expression** (``re.finditer``) per block. The expression starts with the literal
   syslog name (``postfix``), so the regex engine (C) jumps from one Postfix line to the next
   and fails fast on the lines the baseline does not need (``message-id=``, TLS chatter);
-  other daemons' lines cost nothing. Python code runs only for the lines that change a
-  figure. smtpd's connect/disconnect lines are collected by a second expression with
+  other daemons' lines cost nothing. Its repeats are possessive (``*+``, ``++``, Python 3.11):
+  a tag, a PID or a queue id that does not fit is not tried again one character shorter, so a
+  line the baseline does not need fails after a few steps. Python code runs only for the lines
+  that change a figure. smtpd's connect/disconnect lines are collected by a second expression with
   ``findall`` (plain tuples, no match objects). Bytes are never decoded, except the few reason
   texts kept in the result (``errors="replace"``: lines that are not valid UTF-8 never raise).
 * Logs are written in time order, so the window is applied per block: a block wholly inside
@@ -43,6 +45,8 @@ import math
 import os
 import re
 import time
+from itertools import accumulate
+from operator import sub
 
 BLOCK_SIZE = 1 << 22
 EXACT_LIMIT = 4096
@@ -67,6 +71,9 @@ MONTHS = {
     b"Dec": 12,
 }
 
+# what a syslog tag is, for the lines that start or end a message (truthy: cached in a dict)
+_RECEIVED, _REINJECTION, _PICKUP, _POSTSUPER, _OTHER = 1, 2, 3, 4, 5
+
 # master.cf service names that are ordinary SMTP entry points (not a content-filter return path)
 SUBMISSION_SERVICES = frozenset((b"submission", b"submissions", b"smtps", b"smtp", b""))
 
@@ -82,14 +89,15 @@ SIZE_BUCKETS = (
 )
 
 _LINE_TEMPLATE = rb"""
-(?P<tag>(?:%(names)s)[^\ \n\[:]*)\[\d+\]:\ (?:\[ID\ \d+\ [^\]\n]+\]\ )?
-(?:(?P<qid>[0-9A-Za-z]+):\ )?
+(?P<tag>(?:%(names)s)[^\ \n\[:]*+)\[\d++\]:\ (?:\[ID\ \d+\ [^\]\n]+\]\ )?
+(?:(?P<qid>[0-9A-Za-z]++):\ )?
 (?:
-  to=<[^>\n]*>,\ (?:orig_to=<[^>\n]*>,\ )?relay=[^,\n]+,\ (?:conn_use=\d+,\ )?
+  to=<[^>\n]*+>,\ (?:orig_to=<[^>\n]*+>,\ )?relay=[^,\n]++,\ (?:conn_use=\d+,\ )?
   delay=(?P<delay>[\d.]+),[\ ]
   (?:delays=(?P<da>[\d.]+)/(?P<db>[\d.]+)/(?P<dc>[\d.]+)/(?P<dd>[\d.]+),\ )?
-  (?:tls=[^,\n]*,\ )?(?:dsn=(?P<dsn>\d\.\d+\.\d+),\ )?status=(?P<status>[A-Za-z]+)
- |from=<[^>\n]*>,\ (?:size=(?P<size>\d+)|(?P<expired>status=expired))
+  (?:tls=[^,\n]*,\ )?(?:dsn=(?P<dsn>\d\.\d+\.\d+),\ )?
+  status=(?P<status>sent(?P<forwarded>\ \(forwarded\ as\ )?|[A-Za-z]+)
+ |from=<[^>\n]*+>,\ (?:size=(?P<size>\d+)|(?P<expired>status=expired))
  |client=(?P<client>[^,\n]*)
  |(?P<removed>removed)$
  |(?P<pickup>uid=|sender=)
@@ -117,7 +125,7 @@ def compile_side_regexes():
     with a literal (``/smtpd[``) so the regex engine jumps from one smtpd line to the next in C,
     and ``findall`` returns plain tuples, no match objects."""
     return re.compile(
-        rb"/smtpd\[\d+\]: (dis)?connect from (?(1)(?:[^\n]*? commands=(\d+)(?:/(\d+))?)?)"
+        rb"/smtpd\[\d+\]: (dis)?connect from (?(1)(?:[^\n]* commands=(\d+)(?:/(\d+))?)?)"
     )
 
 
@@ -135,8 +143,9 @@ def compile_line_regex(syslog_names=(b"postfix",)):
 
 
 _DEFAULT_RX = compile_line_regex()
-_G_TAG, _G_QID, _G_DELAY, _G_DA, _G_DB, _G_DC, _G_DD, _G_STATUS = (
-    _DEFAULT_RX.groupindex[n] for n in ("tag", "qid", "delay", "da", "db", "dc", "dd", "status")
+_G_TAG, _G_QID, _G_DELAY, _G_DA, _G_DB, _G_DC, _G_DD, _G_STATUS, _G_FORWARDED = (
+    _DEFAULT_RX.groupindex[n]
+    for n in ("tag", "qid", "delay", "da", "db", "dc", "dd", "status", "forwarded")
 )
 _G_SIZE, _G_EXPIRED, _G_CLIENT, _G_REMOVED, _G_PICKUP, _G_REJ, _G_NOTIF = (
     _DEFAULT_RX.groupindex[n]
@@ -253,13 +262,13 @@ class SizeCounter:
         self.total = 0
         self.max = 0
 
-    def add_size(self, size):
-        self.count += 1
-        self.total += size
+    def add_size(self, size, n=1):
+        self.count += n
+        self.total += size * n
         self.max = max(self.max, size)
         shift = size.bit_length() - 8
         low = size >> shift << shift if shift > 0 else size
-        self.bins[low] = self.bins.get(low, 0) + 1
+        self.bins[low] = self.bins.get(low, 0) + n
 
     def summary(self):
         pairs = sorted(self.bins.items())
@@ -435,9 +444,8 @@ class MailLogParser:
         self._pending = {}  # qid -> epoch of client=/pickup (not yet seen by qmgr)
         self._deferred_open = {}  # qid -> epoch of first deferral
         self._minute_keys = {}  # minute stamp (bytes) -> messages received, this source
-        self._programs = {}  # syslog tag -> program name (last part), a small cache
+        self._entry_kinds = {}  # syslog tag -> _RECEIVED, _REINJECTION, _PICKUP, ... (a cache)
         self._reason_cache = {}  # (dsn, raw reply) -> counted reason key
-        self._listeners = set()  # syslog tags of extra smtpd listeners (postfix/10025/smtpd)
         # timestamp cache and year inference
         self._tcache = {}
         self._year = None
@@ -584,10 +592,9 @@ class MailLogParser:
         pending = self._pending
         deferred_open = self._deferred_open
         latency = self._latency
-        programs = self._programs
-        listeners = self._listeners
+        entry_kinds = self._entry_kinds
+        sizes = {}  # size -> messages received, this block (folded into self.sizes below)
         rfind = data.rfind
-        startswith = data.startswith
         delivered = bytes_delivered = received = bytes_received = removed = 0
         recognised = 0
         for m in self._rx.finditer(data):
@@ -597,15 +604,14 @@ class MailLogParser:
             if kind == _G_STATUS:
                 status = g[_G_STATUS - 1]
                 if status == b"sent":
-                    if startswith(b" (forwarded as ", m.end()):
-                        self.forwarded += 1
-                        continue
                     delivered += 1
                     entry = queued.get(g[_G_QID - 1])
                     if entry is not None:
                         bytes_delivered += entry[0]
-                    key = (g[_G_TAG - 1], *g[_G_DELAY - 1 : _G_DD])
+                    key = (g[_G_TAG - 1], g[_G_DELAY - 1 : _G_DD])
                     latency[key] = latency.get(key, 0) + 1
+                elif g[_G_FORWARDED - 1]:
+                    self.forwarded += 1
                 elif status == b"deferred":
                     self.deferred += 1
                     qid = g[_G_QID - 1]
@@ -624,9 +630,9 @@ class MailLogParser:
                     continue
                 size = int(g[_G_SIZE - 1])
                 queued[qid] = (size, when)
-                if pending.pop(qid, None) is not None:
+                if pending and pending.pop(qid, None) is not None:
                     bytes_received += size
-                    self.sizes.add_size(size)
+                    sizes[size] = sizes.get(size, 0) + 1
             elif kind == _G_REMOVED:
                 qid = g[_G_QID - 1]
                 if qid is None:
@@ -636,25 +642,24 @@ class MailLogParser:
                     deferred_open.pop(qid, None)
                 if pending:
                     pending.pop(qid, None)
-                if g[_G_TAG - 1].endswith(b"/postsuper"):
+                tag = g[_G_TAG - 1]
+                if (entry_kinds.get(tag) or self._entry_kind(tag)) == _POSTSUPER:
                     self.removed_by_postsuper += 1
                 else:
                     removed += 1
-            elif kind in (_G_CLIENT, _G_PICKUP):
+            elif kind == _G_CLIENT or kind == _G_PICKUP:
                 qid = g[_G_QID - 1]
                 if qid is None:
                     continue
                 tag = g[_G_TAG - 1]
-                program = programs.get(tag)
-                if program is None:
-                    program = self._program(tag)
+                entry_kind = entry_kinds.get(tag) or self._entry_kind(tag)
                 if kind == _G_PICKUP:
-                    if program != b"pickup":
+                    if entry_kind != _PICKUP:
                         continue
-                elif program not in (b"smtpd", b"postscreen"):
-                    continue
-                elif tag in listeners and _is_loopback(g[_G_CLIENT - 1]):
+                elif entry_kind == _REINJECTION and _is_loopback(g[_G_CLIENT - 1]):
                     self.reinjected += 1
+                    continue
+                elif entry_kind != _RECEIVED and entry_kind != _REINJECTION:
                     continue
                 pending[qid] = when
                 received += 1
@@ -672,6 +677,8 @@ class MailLogParser:
             elif kind == _G_NOTIF:
                 name = g[_G_NOTIF - 1].decode().replace(" ", "_")
                 self.notifications[name] = self.notifications.get(name, 0) + 1
+        for size, n in sizes.items():
+            self.sizes.add_size(size, n)
         self.delivered += delivered
         self.bytes_delivered += bytes_delivered
         self.received += received
@@ -685,48 +692,53 @@ class MailLogParser:
         if len(queued) + len(pending) + len(deferred_open) > _STATE_PRUNE_AT:
             self._prune()
 
-    def _program(self, tag):
-        """Cache the program name of a syslog tag; note extra smtpd listeners."""
-        program = self._programs[tag] = tag[tag.rfind(b"/") + 1 :]
-        if tag.count(b"/") > 1 and tag[tag.find(b"/") + 1 : tag.rfind(b"/")] not in (
+    def _entry_kind(self, tag):
+        """What a syslog tag's ``client=``/``uid=`` and ``removed`` lines mean, cached per tag."""
+        program = tag[tag.rfind(b"/") + 1 :]
+        if program == b"pickup":
+            kind = _PICKUP
+        elif program == b"postsuper":
+            kind = _POSTSUPER
+        elif program not in (b"smtpd", b"postscreen"):
+            kind = _OTHER
+        elif tag.count(b"/") > 1 and tag[tag.find(b"/") + 1 : tag.rfind(b"/")] not in (
             SUBMISSION_SERVICES
         ):
             # a listener of its own (postfix/10025/smtpd): with a loopback client, that is a
             # content filter handing mail back
-            self._listeners.add(tag)
-        return program
+            kind = _REINJECTION
+        else:
+            kind = _RECEIVED
+        self._entry_kinds[tag] = kind
+        return kind
 
     def _sessions(self, data):
         """smtpd sessions: concurrency from the order of connects and disconnects, command
-        counters from the disconnects (Postfix >= 3.0 logs ``commands=4/6``: 2 failed)."""
+        counters from the disconnects (Postfix >= 3.0 logs ``commands=4/6``: 2 failed).
+
+        Done with whole-list operations, not a loop per line: the number of open sessions after
+        each line is the running sum of +1 (connect) and -1 (disconnect), except that it never
+        goes below zero (a log that starts inside a session has disconnects without connects).
+        That clamped sum equals the plain running sum minus its lowest point so far, when that
+        is below zero."""
         seq = self._session_rx.findall(data)
-        open_sessions = self._open_sessions
-        peak = self.peak_concurrency
+        steps = [-1 if dis else 1 for dis, _good, _total in seq]
+        sums = list(accumulate(steps, initial=self._open_sessions))
+        floors = accumulate(sums, min, initial=0)
+        next(floors)  # the 0 it starts from
+        open_after = list(map(sub, sums, floors))
+        block_peak = max(open_after)
         peak_index = None
-        disconnects = commands = failed = with_errors = 0
-        for index, (dis, good, total) in enumerate(seq):
-            if dis:
-                disconnects += 1
-                if open_sessions:
-                    open_sessions -= 1
-                if good:
-                    good_n = int(good)
-                    total_n = int(total) if total else good_n
-                    commands += total_n
-                    if total_n > good_n:
-                        failed += total_n - good_n
-                        with_errors += 1
-            else:
-                open_sessions += 1
-                if open_sessions > peak:
-                    peak = open_sessions
-                    peak_index = index
-        self._open_sessions = open_sessions
-        self.peak_concurrency = peak
-        self.smtpd_sessions += disconnects
-        self.smtpd_commands += commands
-        self.smtpd_commands_failed += failed
-        self.smtpd_sessions_with_errors += with_errors
+        if block_peak > self.peak_concurrency:
+            self.peak_concurrency = block_peak
+            peak_index = open_after.index(block_peak) - 1  # open_after[0]: before the block
+        self._open_sessions = open_after[-1]
+        counters = [(good, total) for _dis, good, total in seq if good]
+        self.smtpd_sessions += steps.count(-1)
+        self.smtpd_commands += sum(int(total or good) for good, total in counters)
+        failures = [int(total) - int(good) for good, total in counters if total]
+        self.smtpd_commands_failed += sum(failures)
+        self.smtpd_sessions_with_errors += sum(1 for n in failures if n > 0)
         if peak_index is not None:
             for index, m in enumerate(self._session_rx.finditer(data)):
                 if index == peak_index:
@@ -757,7 +769,7 @@ class MailLogParser:
     def _fold_latency(self):
         """Move the combined latency counts into one counter per transport and figure."""
         by_transport = self.by_transport
-        for (tag, *values), n in self._latency.items():
+        for (tag, values), n in self._latency.items():
             per = by_transport.get(tag)
             if per is None:
                 per = by_transport[tag] = [ValueCounter() for _part in range(5)]

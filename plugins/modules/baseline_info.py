@@ -28,6 +28,10 @@ description:
   - The log parser streams (memory does not grow with the log) and reads a log several times
     faster than pflogsumm; see C(docs/baseline.md) for the counting rules and
     C(docs/benchmarks.md) for the measurements.
+requirements:
+  - Python 3.11 or later on the managed host (Debian 12 and 13 have it); the parser's regular
+    expression uses possessive repeats.
+  - C(postqueue) for the queue part (Postfix 3.1 or later for C(postqueue -j)).
 author:
   - sbs.postfix maintainers (@sbs-postfix)
 options:

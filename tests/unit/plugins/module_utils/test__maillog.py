@@ -451,6 +451,28 @@ def test_peak_concurrency_of_smtpd_sessions():
     assert sessions["count"] == 2
 
 
+def test_concurrency_of_a_log_that_starts_inside_sessions():
+    # two sessions were open before the log begins: their disconnects must not drive the count
+    # below zero, or the later peak of 2 would show as 0
+    lines = [
+        "2026-11-28T10:00:00Z mx postfix/smtpd[1]: disconnect from a[192.0.2.1] commands=5",
+        "2026-11-28T10:00:01Z mx postfix/smtpd[2]: disconnect from b[192.0.2.2] commands=4/6",
+        "2026-11-28T10:00:02Z mx postfix/smtpd[3]: connect from c[192.0.2.3]",
+        "2026-11-28T10:00:03Z mx postfix/smtpd[4]: connect from d[192.0.2.4]",
+        "2026-11-28T10:00:04Z mx postfix/smtpd[3]: disconnect from c[192.0.2.3] commands=0/1",
+        "2026-11-28T10:00:05Z mx postfix/smtpd[5]: connect from e[192.0.2.5]",
+    ]
+    sessions = parse(lines).result()["sessions"]
+    assert sessions == {
+        "count": 3,
+        "peak_concurrency": 2,
+        "peak_concurrency_time": "2026-11-28T10:00:03Z",
+        "commands": 12,
+        "commands_failed": 3,
+        "sessions_with_errors": 2,
+    }
+
+
 def test_removed_by_qmgr_and_by_postsuper():
     lines = [
         (
