@@ -20,9 +20,11 @@ import time
 import pytest
 
 from ansible_collections.sbs.postfix.plugins.module_utils._maillog import (
+    GROUPS,
     MailLogParser,
     SizeCounter,
     ValueCounter,
+    compile_line_regex,
     normalise_reason,
     parse_time,
 )
@@ -891,3 +893,10 @@ def test_real_log_counts_equal_pflogsumm_grand_totals(name):
     assert len(theirs) == 12
     assert {k: _as_pflogsumm(ours[k]) for k in theirs} == theirs
     assert ours["received"] > 0 and ours["delivered"] > 0
+
+
+def test_the_parser_unpacks_the_groups_in_the_expression_order():
+    # MailLogParser.feed unpacks each match into names in GROUPS' order; a group added to the
+    # expression anywhere else would shift every name after it
+    for names in ((b"postfix",), (b"postfix", b"postfix-out")):
+        assert tuple(compile_line_regex(names).groupindex) == GROUPS
