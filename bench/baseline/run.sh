@@ -42,7 +42,9 @@ echo "$(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRET
 echo "Input: a real Postfix $(grep -m1 -o 'version [0-9.]*' "$dir/base.log" | cut -d' ' -f2) log of $base_lines lines made by"
 echo "\`bench/baseline/generate.sh\` (smtp-source into Postfix; sinks that accept, hard-reject and"
 echo "soft-reject; local deliveries, aliases, unknown users, pickup), grown with \`grow.py\`. Medians of"
-echo "$runs runs each; lines/s from wall time and from CPU time (user+sys), peak memory = max RSS."
+echo "$runs runs, the three tools taking turns within each run; lines/s from wall time and from CPU"
+echo "time (user+sys), peak memory = max RSS; the last column compares the medians, the line below"
+echo "each table gives the ratio of each run and their median."
 echo
 for size in $sizes; do
   echo "| lines | tool | wall s | lines/s (wall) | CPU s | lines/s (CPU) | peak RSS MiB | vs pflogsumm (CPU) |"
@@ -50,19 +52,33 @@ for size in $sizes; do
   log="$dir/grown-$size.log"
   [ -s "$log" ] || $py "$here/grow.py" "$dir/base.log" "$size" "$log" >&2
   declare -A wall cpu rss
-  for tool in pflogsumm parser loop; do
-    : >"$dir/runs-$tool.txt"
-    for _ in $(seq "$runs"); do
+  for tool in pflogsumm parser loop; do : >"$dir/runs-$tool.txt"; done
+  : >"$dir/runs-ratio.txt"
+  # The tools take turns within each run (the first one moving round), so a busy moment of a
+  # shared machine weighs on all of them; the ratio is taken per run, then its median.
+  for run in $(seq "$runs"); do
+    case $((run % 3)) in
+      1) order="pflogsumm parser loop" ;;
+      2) order="parser loop pflogsumm" ;;
+      0) order="loop pflogsumm parser" ;;
+    esac
+    for tool in $order; do
       case $tool in
         pflogsumm) timed "$dir/out-$tool.txt" pflogsumm "$log" ;;
         parser) timed "$dir/out-$tool.txt" $py "$here/parse.py" parser "$log" ;;
         loop) timed "$dir/out-$tool.txt" $py "$here/parse.py" loop "$log" ;;
       esac >>"$dir/runs-$tool.txt"
     done
+    paste -d' ' <(tail -n1 "$dir/runs-pflogsumm.txt") <(tail -n1 "$dir/runs-parser.txt") |
+      awk '{printf "%.2f %.2f\n", $1 / $4, $2 / $5}' >>"$dir/runs-ratio.txt"
+  done
+  for tool in pflogsumm parser loop; do
     wall[$tool]=$(awk '{print $1}' "$dir/runs-$tool.txt" | median)
     cpu[$tool]=$(awk '{print $2}' "$dir/runs-$tool.txt" | median)
     rss[$tool]=$(awk '{print $3}' "$dir/runs-$tool.txt" | median)
   done
+  ratio_wall=$(awk '{print $1}' "$dir/runs-ratio.txt" | median)
+  ratio_cpu=$(awk '{print $2}' "$dir/runs-ratio.txt" | median)
   for tool in pflogsumm parser loop; do
     name=$tool
     [ "$tool" = parser ] && name="baseline_info parser"
@@ -72,6 +88,8 @@ for size in $sizes; do
         printf "| %d | %s | %.2f | %d | %.2f | %d | %.1f | %s |\n", n, t, w, n / w, c, n / c, r / 1024,
           (t == "pflogsumm") ? "1.0x" : sprintf("%.1fx", pc / c) }'
   done
+  echo
+  echo "$size lines, pflogsumm / parser per run (wall, CPU): $(tr '\n' ';' <"$dir/runs-ratio.txt" | sed 's/;$//; s/;/; /g'); median **${ratio_wall}x wall, ${ratio_cpu}x CPU**."
   # the same Grand Totals?
   $py - "$dir/out-pflogsumm.txt" "$dir/out-parser.txt" "$size" <<'PY'
 import json, re, sys

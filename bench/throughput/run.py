@@ -19,14 +19,19 @@ What it does, in one run:
    applies its contribution (the main.cf values and master.cf maxproc the tuning role hands to
    the server role) on top of stock: that is "tuned". The sysctl and LimitNOFILE parts cannot
    change inside an unprivileged container and are the same for both (see the notes printed).
-4. For every round, in alternating order (stock first in odd rounds, tuned first in even
-   ones), restarts Postfix on the configuration and measures every point of the sweep with
+4. For every round and every point of the sweep, measures stock and tuned back to back, in
+   alternating order (stock first at even positions, tuned first at odd ones, the positions
+   shifting by one each round), so both see the same moment of a shared machine and neither
+   always goes first; each round starts the sweep one point further on, so no point always
+   follows the same one. Before each measurement Postfix is restarted on its configuration, so
+   every measurement starts from a fresh master and an empty queue. A measurement is
    ``driver.py`` inside the container: smtp-source with N concurrent senders and M messages of
    S bytes, from the first connection until the queue is empty and the sink holds every message
    Postfix accepted with 250. The ceiling (smtp-source straight into smtp-sink) is measured in
    each round too.
 5. Reads each point's log window with baseline_info's parser (plugins/module_utils/_maillog.py)
-   for the delivery latency p95, reports medians and ratios, writes the raw results as JSON and,
+   for the delivery latency p95, reports medians and the median of the paired per-round ratios
+   (tuned / stock of the same round and point), writes the raw results as JSON and,
    with --update-docs, the "throughput" section of docs/benchmarks.md.
 
 The container is removed at the end, also on failure or Ctrl-C.
@@ -137,7 +142,7 @@ def sizing_contribution():
     return data["plays"][0]["tasks"][0]["hosts"][NAME]["sizing"]
 
 
-def prepare_configs(sizing):
+def prepare_configs(sizing, experiment=()):
     pexec("postconf", "-e", *TEST_PLUMBING)
     pexec("cp", "/etc/postfix/main.cf", "/root/main.cf.stock")
     pexec("cp", "/etc/postfix/master.cf", "/root/master.cf.stock")
@@ -148,6 +153,8 @@ def prepare_configs(sizing):
         "-F",
         *[f"{svc}/process_limit={v['maxproc']}" for svc, v in contribution["master"].items()],
     )
+    if experiment:
+        pexec("postconf", "-e", *experiment)
     pexec("cp", "/etc/postfix/main.cf", "/root/main.cf.tuned")
     pexec("cp", "/etc/postfix/master.cf", "/root/master.cf.tuned")
 
@@ -230,13 +237,29 @@ def summarise(results, senders_list, sizes):
 
             stock = median(pick("stock"))
             tuned = median(pick("tuned"))
+            # tuned / stock of the same round: both measured back to back, so a busy moment of
+            # the shared machine weighs on both sides of each ratio
+            by_round = {
+                config: {
+                    r["round"]: r["rate"]
+                    for r in results
+                    if r["config"] == config and r["senders"] == senders and r["size"] == size
+                }
+                for config in ("stock", "tuned")
+            }
+            paired = [
+                round(by_round["tuned"][n] / by_round["stock"][n], 2)
+                for n in sorted(by_round["stock"])
+                if by_round["stock"][n] and by_round["tuned"].get(n)
+            ]
             rows.append(
                 {
                     "size": size,
                     "senders": senders,
                     "stock": stock,
                     "tuned": tuned,
-                    "ratio": round(tuned / stock, 2) if stock and tuned else None,
+                    "ratio": round(statistics.median(paired), 2) if paired else None,
+                    "ratios": paired,
                     "ceiling": median(pick("ceiling")),
                     "stock_p95": median(pick("stock", "p95_baseline_info")),
                     "tuned_p95": median(pick("tuned", "p95_baseline_info")),
@@ -265,15 +288,17 @@ def markdown(meta, rows, senders_list, sizes):
     out.append(
         f"Run {m['date']} with `bench/throughput/run.py --rounds {m['rounds']}` on "
         f"{m['cpus']} CPUs, image `{m['image']}` (Postfix {m['postfix']}), {m['rounds']} "
-        f"rounds alternating stock and tuned, {m['minutes']} minutes in all. Load average of "
+        "rounds, stock and tuned measured back to back at each point in alternating order, "
+        f"{m['minutes']} minutes in all. Load average of "
         f"the machine during the run: {m['load_min']}-{m['load_max']} (the machine is shared "
         "with other work; ratios matter, not absolutes)."
     )
     out.append("")
     out.append(
         "Messages/s end to end: from smtp-source's first connection until the queue is empty "
-        "and the smtp-sink holds every message Postfix accepted with 250. Medians of the rounds; "
-        "ratio = tuned / stock. Ceiling = smtp-source straight into smtp-sink (no Postfix). "
+        "and the smtp-sink holds every message Postfix accepted with 250. Rates are medians of "
+        "the rounds; ratio = the median of the per-round ratios tuned / stock (each pair "
+        "measured back to back). Ceiling = smtp-source straight into smtp-sink (no Postfix). "
         "p95 = delivery delay (`delay=`) from Postfix's log, read with baseline_info's parser."
     )
     out.append("")
@@ -313,12 +338,12 @@ def markdown(meta, rows, senders_list, sizes):
     out.append("")
     out.extend(f"- {line}" for line in m["tuned_values"])
     out.append("")
-    out.append("Per-round rates (msg/s), in run order:")
+    out.append("Per-round rates (msg/s) and ratios, in run order:")
     out.append("")
     for r in rows:
         out.append(
             f"- {r['size'] // 1024} KB, {r['senders']} senders: stock {r['stock_rounds']}, "
-            f"tuned {r['tuned_rounds']}"
+            f"tuned {r['tuned_rounds']}, ratios {r['ratios']}"
         )
     out.append("")
     out.append(f"Raw results: `{m['results_file']}`.")
@@ -350,6 +375,14 @@ def main(argv=None):
         default="2048:2000,102400:600",
         help="messages per point for each size, SIZE:COUNT,...",
     )
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a main.cf setting applied on top of tuned, to find out what a difference comes "
+        "from (repeatable; shown in the output)",
+    )
     parser.add_argument("--update-docs", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the container for inspection")
     args = parser.parse_args(argv)
@@ -365,7 +398,7 @@ def main(argv=None):
         start_container(args.image)
         service = unit()
         sizing = sizing_contribution()
-        prepare_configs(sizing)
+        prepare_configs(sizing, args.experiment)
         tuned_values = [
             f"{k} = {v} ({sizing['contribution']['reasons'][k]})"
             for k, v in sizing["contribution"]["main"].items()
@@ -373,24 +406,32 @@ def main(argv=None):
         tuned_values += [
             f"{svc} maxproc = {v['maxproc']}" for svc, v in sizing["contribution"]["master"].items()
         ]
+        tuned_values += [
+            f"{setting} (--experiment, not sizing_info's)" for setting in args.experiment
+        ]
         postfix = pexec("postconf", "-h", "mail_version").stdout.strip()
+        points = [(size, senders) for size in sizes for senders in senders_list]
         for rnd in range(1, args.rounds + 1):
-            order = ["stock", "tuned"] if rnd % 2 else ["tuned", "stock"]
-            for config in order:
-                backlog = switch(config, service)
-                for size in sizes:
-                    for senders in senders_list:
-                        data = point(senders, counts[size], size)
-                        data.update(config=config, round=rnd, backlog=backlog)
-                        results.append(data)
-                        loads.append(data["loadavg_before"])
-                        print(
-                            f"round {rnd} {config:5} {size // 1024:>3} KB {senders:>3} senders: "
-                            f"{data['rate']} msg/s, lost {data['lost']}, "
-                            f"p95 {data.get('p95_baseline_info')} s, "
-                            f"backlog {backlog}, load {data['loadavg_before']}",
-                            flush=True,
-                        )
+            # each round starts one point further on, so no point always follows the same one
+            # (a 200-sender point leaves thousands of sockets in TIME_WAIT for a minute)
+            shift = (rnd - 1) % len(points)
+            for index, (size, senders) in (
+                list(enumerate(points))[shift:] + list(enumerate(points))[:shift]
+            ):
+                order = ["stock", "tuned"] if (rnd + index) % 2 else ["tuned", "stock"]
+                for config in order:
+                    backlog = switch(config, service)
+                    data = point(senders, counts[size], size)
+                    data.update(config=config, round=rnd, backlog=backlog)
+                    results.append(data)
+                    loads.append(data["loadavg_before"])
+                    print(
+                        f"round {rnd} {config:5} {size // 1024:>3} KB {senders:>3} senders: "
+                        f"{data['rate']} msg/s, lost {data['lost']}, "
+                        f"p95 {data.get('p95_baseline_info')} s, "
+                        f"backlog {backlog}, load {data['loadavg_before']}",
+                        flush=True,
+                    )
             for size in sizes:
                 for senders in senders_list:
                     data = point(senders, counts[size] * 2, size, ceiling=True)
