@@ -94,7 +94,7 @@ notes:
     C(import_environment) only at start-up. An inet listener added to or removed from master.cf
     (a changed address or type counts as both) also sets RV(restart_required), so that the
     listening sockets afterwards are exactly those in master.cf. So does a change of an inet
-    listener's listen backlog: master(8) sets it to max(maxproc, C(default_process_limit)),
+    listener's listen backlog, which master(8) sets to max(maxproc, C(default_process_limit)),
     capped by C(net.core.somaxconn), only when it opens the socket, so a larger process limit
     would otherwise be served through the old accept queue. Everything else is applied by
     C(postfix reload).
