@@ -95,7 +95,7 @@ _LINE_TEMPLATE = rb"""
 (?:
   to=<[^>\n]*+>,\ (?:orig_to=<[^>\n]*+>,\ )?relay=[^,\n]++,\ (?:conn_use=\d+,\ )?
   delay=(?P<delay>[\d.]+),[\ ]
-  (?:delays=(?P<da>[\d.]+)/(?P<db>[\d.]+)/(?P<dc>[\d.]+)/(?P<dd>[\d.]+),\ )?
+  (?:delays=(?P<delays>[\d.]+/[\d.]+/[\d.]+/[\d.]+),\ )?
   (?:tls=[^,\n]*,\ )?(?:dsn=(?P<dsn>\d\.\d+\.\d+),\ )?
   status=(?P<status>sent(?P<forwarded>\ \(forwarded\ as\ )?|[A-Za-z]+)
  |from=<[^>\n]*+>,\ (?:size=(?P<size>\d+)|(?P<expired>status=expired))
@@ -150,10 +150,7 @@ GROUPS = (
     "tag",
     "qid",
     "delay",
-    "da",
-    "db",
-    "dc",
-    "dd",
+    "delays",
     "dsn",
     "status",
     "forwarded",
@@ -439,7 +436,7 @@ class MailLogParser:
         # distributions
         self.per_minute = {}
         self.sizes = SizeCounter()
-        # (syslog tag, delay, a, b, c, d) as logged -> deliveries; folded into by_transport
+        # (syslog tag, delay, "a/b/c/d") as logged -> deliveries; folded into by_transport
         self._latency = {}
         self.by_transport = {}  # syslog tag -> [ValueCounter x 5]: delay, a, b, c, d
         self.deferral_reasons = _Reasons()
@@ -611,16 +608,12 @@ class MailLogParser:
         rfind = data.rfind
         delivered = bytes_delivered = received = bytes_received = removed = 0
         recognised = 0
-        for m in self._rx.finditer(data):
-            recognised += 1
+        for recognised, m in enumerate(self._rx.finditer(data), 1):  # noqa: B007 (read after)
             (
                 tag,
                 qid,
                 delay,
-                da,
-                db,
-                dc,
-                dd,
+                delays,
                 _dsn,
                 status,
                 forwarded,
@@ -638,7 +631,7 @@ class MailLogParser:
                     entry = queued.get(qid)
                     if entry is not None:
                         bytes_delivered += entry[0]
-                    key = (tag, delay, da, db, dc, dd)
+                    key = (tag, delay, delays)
                     latency[key] = latency.get(key, 0) + 1
                 elif forwarded is not None:
                     self.forwarded += 1
@@ -793,7 +786,9 @@ class MailLogParser:
     def _fold_latency(self):
         """Move the combined latency counts into one counter per transport and figure."""
         by_transport = self.by_transport
-        for (tag, *values), n in self._latency.items():
+        for (tag, delay, delays), n in self._latency.items():
+            # the four parts of delays= are split here, once per distinct value, not per line
+            values = (delay, *(delays.split(b"/") if delays is not None else (None,) * 4))
             per = by_transport.get(tag)
             if per is None:
                 per = by_transport[tag] = [ValueCounter() for _part in range(5)]
