@@ -264,6 +264,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import
     staged_to_live,
     warnings_about,
 )
+from ansible_collections.sbs.postfix.plugins.module_utils._sysinfo import read_sysctl_int
 
 C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
 
@@ -324,15 +325,6 @@ def postconf_values(module, postconf, directory, names):
         [postconf, "-c", directory, "-x", *names], environ_update=C_LOCALE
     )
     return parse_postconf_n(out) if rc == 0 else {}
-
-
-def read_somaxconn(path="/proc/sys/net/core/somaxconn"):
-    """The kernel's cap on a listen(2) backlog, or ``None`` where it cannot be read."""
-    try:
-        with open(path) as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def validate(module, stage, directory, new_main, new_master, *, ignore_warnings):
@@ -491,7 +483,11 @@ def main():
         ]
     else:
         reasons = restart_reasons(
-            old_effective, new_effective, old_master, new_master, somaxconn=read_somaxconn()
+            old_effective,
+            new_effective,
+            old_master,
+            new_master,
+            somaxconn=read_sysctl_int("net.core.somaxconn"),
         )
     result.update(changed=True, restart_required=bool(reasons), restart_reasons=reasons)
 

@@ -225,7 +225,9 @@ def test_new_listener_requires_restart(live, postfix, capsys):
 def test_raised_smtpd_maxproc_requires_restart(live, postfix, capsys, monkeypatch):
     # master(8) fixes the accept queue at max(maxproc, default_process_limit) when it opens the
     # socket, so a reload would leave 250 smtpd processes behind a backlog of 100
-    monkeypatch.setattr(config, "read_somaxconn", lambda: 4096)
+    monkeypatch.setattr(
+        config, "read_sysctl_int", lambda name: 4096 if name == "net.core.somaxconn" else None
+    )
     new_master = MASTER.replace(SMTP_INET, "smtp inet n - y - 250 smtpd")
     assert new_master != MASTER
     result = run_module(args(live, master=new_master), capsys)
@@ -234,12 +236,6 @@ def test_raised_smtpd_maxproc_requires_restart(live, postfix, capsys, monkeypatc
         "master.cf inet listener smtp/inet listen backlog changes from 100 to 250 (master(8) sets "
         "max(maxproc, default_process_limit) when it opens the socket; a reload keeps the old one)"
     ]
-
-
-def test_read_somaxconn(tmp_path):
-    (tmp_path / "somaxconn").write_text("4096\n")
-    assert config.read_somaxconn(str(tmp_path / "somaxconn")) == 4096
-    assert config.read_somaxconn(str(tmp_path / "missing")) is None
 
 
 def refused(result, live, before):
