@@ -15,10 +15,15 @@ Design, because this has to read millions of lines quickly with a few MB of memo
   and fails fast on the lines the baseline does not need (``message-id=``, TLS chatter);
   other daemons' lines cost nothing. Its repeats are possessive (``*+``, ``++``, Python 3.11):
   a tag, a PID or a queue id that does not fit is not tried again one character shorter, so a
-  line the baseline does not need fails after a few steps. Python code runs only for the lines
-  that change a figure. smtpd's connect/disconnect lines are collected by a second expression with
-  ``findall`` (plain tuples, no match objects). Bytes are never decoded, except the few reason
-  texts kept in the result (``errors="replace"``: lines that are not valid UTF-8 never raise).
+  line the baseline does not need fails after a few steps. Optional fields are written as
+  ``(?:field|)`` rather than ``(?:field)?``: the engine checks a branch's first literal
+  character in one step but runs its general repeat machinery for ``?`` on a group. Python code
+  runs only for the lines that change a figure, and dispatches on the group a match closed last
+  (each branch ends with one of its own), fetching only the groups that kind of line needs. One
+  pass finds everything, smtpd's connect and disconnect lines included: a second pass over the
+  block would cost more than the Python work for those lines. Bytes are never decoded, except
+  the few reason texts kept in the result (``errors="replace"``: lines that are not valid UTF-8
+  never raise).
 * Logs are written in time order, so the window is applied per block: a block wholly inside
   is parsed without converting a single time stamp, a block across an edge is cut at the edge
   (bisection on line stamps), a block outside is skipped. Time stamps that are converted are
@@ -45,8 +50,6 @@ import math
 import os
 import re
 import time
-from itertools import accumulate
-from operator import sub
 
 BLOCK_SIZE = 1 << 22
 EXACT_LIMIT = 4096
@@ -90,21 +93,28 @@ SIZE_BUCKETS = (
 )
 
 _LINE_TEMPLATE = rb"""
-(?P<tag>(?:%(names)s)[^\ \n\[:]*+)\[\d++\]:\ (?:\[ID\ \d+\ [^\]\n]+\]\ )?
-(?:(?P<qid>[0-9A-Za-z]++):\ )?
+(?P<tag>(?:%(names)s)[^\ \n\[:]*+)
 (?:
-  to=<[^>\n]*+>,\ (?:orig_to=<[^>\n]*+>,\ )?relay=[^,\n]++,\ (?:conn_use=\d+,\ )?
-  delay=(?P<delay>[\d.]+),[\ ]
-  (?:delays=(?P<delays>[\d.]+/[\d.]+/[\d.]+/[\d.]+),\ )?
-  (?:tls=[^,\n]*,\ )?(?:dsn=(?P<dsn>\d\.\d+\.\d+),\ )?
-  status=(?P<status>sent(?P<forwarded>\ \(forwarded\ as\ )?|[A-Za-z]+)
- |from=<[^>\n]*+>,\ (?:size=(?P<size>\d+)|(?P<expired>status=expired))
- |client=(?P<client>[^,\n]*)
- |(?P<removed>removed)$
- |(?P<pickup>uid=|sender=)
- |(?P<rej>reject|reject_warning|milter-reject|hold|discard|warning|fatal|panic):[\ ]
- |(?P<notif>sender\ non-delivery|postmaster\ non-delivery|sender\ delay|sender\ delivery\ status)
-  \ notification
+  # smtpd's sessions: the look-behind keeps other daemons' connects (qmqpd) out
+  (?<=/smtpd)\[\d++\]:\ (?:\[ID\ \d++\ [^\]\n]++\]\ |)
+  (?:connect\ from\ (?P<connect>)
+   |disconnect\ from\ (?:[^\n]*\ commands=(?P<commands>[\d/]++)|(?P<disconnect>))
+  )
+ |\[\d++\]:\ (?:\[ID\ \d++\ [^\]\n]++\]\ |)
+  (?:(?P<qid>[0-9A-Za-z]++):\ |)
+  (?:
+    to=<[^>\n\r]*+>,\ (?:orig_to=<[^>\n\r]*+>,\ |)relay=[^,\n\r]++,\ (?:conn_use=\d++,\ |)
+    delay=(?P<delays>[\d.]++,\ (?:delays=[\d.]++/[\d.]++/[\d.]++/[\d.]++,\ |))
+    (?:tls=[^,\n]*+,\ |)(?:dsn=\d\.\d++\.\d++,\ |)
+    status=(?:sent(?:\ \(forwarded\ as\ (?P<forwarded>)|(?P<sent>))|(?P<status>[A-Za-z]++))
+   |from=<[^>\n\r]*+>,\ (?:size=(?P<size>\d++)|status=expired(?P<expired>))
+   |client=(?P<client>[^,\n]*+)
+   |removed(?P<removed>)$
+   |(?:uid|sender)=(?P<pickup>)
+   |(?P<rej>reject|reject_warning|milter-reject|hold|discard|warning|fatal|panic):[\ ]
+   |(?P<notif>sender\ non-delivery|postmaster\ non-delivery|sender\ delay
+      |sender\ delivery\ status)\ notification
+  )
 )
 """
 
@@ -118,16 +128,6 @@ _STAMP = re.compile(
 
 def _names(syslog_names):
     return b"|".join(re.escape(n if isinstance(n, bytes) else n.encode()) for n in syslog_names)
-
-
-def compile_side_regexes():
-    """The expression for smtpd's ``connect from`` and ``disconnect from`` lines: their order
-    gives the concurrency, a disconnect's ``commands=ok/total`` the command counters. It starts
-    with a literal (``/smtpd[``) so the regex engine jumps from one smtpd line to the next in C,
-    and ``findall`` returns plain tuples, no match objects."""
-    return re.compile(
-        rb"/smtpd\[\d+\]: (dis)?connect from (?(1)(?:[^\n]* commands=(\d+)(?:/(\d+))?)?)"
-    )
 
 
 def compile_line_regex(syslog_names=(b"postfix",)):
@@ -144,24 +144,17 @@ def compile_line_regex(syslog_names=(b"postfix",)):
 
 
 _DEFAULT_RX = compile_line_regex()
-# The groups in the order the expression has them: the parser unpacks each match into these
-# names (local variables are the fastest thing Python has); a unit test checks the order.
-GROUPS = (
-    "tag",
-    "qid",
-    "delay",
-    "delays",
-    "dsn",
-    "status",
-    "forwarded",
-    "size",
-    "expired",
-    "client",
-    "removed",
-    "pickup",
-    "rej",
-    "notif",
-)
+# Each branch of the expression ends with a group of its own (most of them empty markers), so
+# the last group a match closed (``Match.lastindex``) says which kind of line it is: the parser
+# dispatches on that number and fetches only the groups that kind needs. The numbers do not
+# depend on the syslog names (those sit in a non-capturing group).
+_GROUP = _DEFAULT_RX.groupindex
+_TAG, _QID, _DELAYS, _CLIENT = _GROUP["tag"], _GROUP["qid"], _GROUP["delays"], _GROUP["client"]
+_SIZE, _REJ, _NOTIF = _GROUP["size"], _GROUP["rej"], _GROUP["notif"]
+_IS_SENT, _IS_FORWARDED, _IS_STATUS = _GROUP["sent"], _GROUP["forwarded"], _GROUP["status"]
+_IS_SIZE, _IS_EXPIRED, _IS_CLIENT = _SIZE, _GROUP["expired"], _CLIENT
+_IS_REMOVED, _IS_PICKUP, _IS_REJ, _IS_NOTIF = _GROUP["removed"], _GROUP["pickup"], _REJ, _NOTIF
+_IS_CONNECT, _IS_DISCONNECT, _COMMANDS = _GROUP["connect"], _GROUP["disconnect"], _GROUP["commands"]
 
 
 class ValueCounter:
@@ -402,8 +395,6 @@ class MailLogParser:
         self.until = until
         self.now = time.time() if now is None else now
         self._rx = compile_line_regex(syslog_names)
-        self._session_rx = compile_side_regexes()
-        self._side_lines = 0
         # counts (the names of the result)
         self.received = 0
         self.reinjected = 0
@@ -436,7 +427,7 @@ class MailLogParser:
         # distributions
         self.per_minute = {}
         self.sizes = SizeCounter()
-        # (syslog tag, delay, "a/b/c/d") as logged -> deliveries; folded into by_transport
+        # (syslog tag, "DELAY, delays=A/B/C/D, ") as logged -> deliveries; folded into by_transport
         self._latency = {}
         self.by_transport = {}  # syslog tag -> [ValueCounter x 5]: delay, a, b, c, d
         self.deferral_reasons = _Reasons()
@@ -607,54 +598,32 @@ class MailLogParser:
         sizes = {}  # size -> messages received, this block (folded into self.sizes below)
         rfind = data.rfind
         delivered = bytes_delivered = received = bytes_received = removed = 0
+        open_sessions = self._open_sessions
+        peak = self.peak_concurrency
+        peak_at = None  # where in the block the peak rose, if it did
+        sessions = 0
+        command_counts = {}  # commands=ok/total text -> disconnects, this block
         recognised = 0
         for recognised, m in enumerate(self._rx.finditer(data), 1):  # noqa: B007 (read after)
-            (
-                tag,
-                qid,
-                delay,
-                delays,
-                _dsn,
-                status,
-                forwarded,
-                size,
-                expired,
-                client,
-                removed_,
-                pickup,
-                rej,
-                notif,
-            ) = m.groups()
-            if status is not None:
-                if status == b"sent":
-                    delivered += 1
-                    entry = queued.get(qid)
-                    if entry is not None:
-                        bytes_delivered += entry[0]
-                    key = (tag, delay, delays)
-                    latency[key] = latency.get(key, 0) + 1
-                elif forwarded is not None:
-                    self.forwarded += 1
-                elif status == b"deferred":
-                    self.deferred += 1
-                    if qid not in deferred_open:
-                        deferred_open[qid] = when
-                        self.deferred_messages += 1
-                    self.deferral_reasons.add(self._status_key(data, m))
-                elif status == b"bounced":
-                    self.bounced += 1
-                    self.bounce_reasons.add(self._status_key(data, m))
-                else:
-                    self.other_status += 1
-            elif size is not None:
+            kind = m.lastindex
+            if kind == _IS_SENT:
+                delivered += 1
+                entry = queued.get(m[_QID])
+                if entry is not None:
+                    bytes_delivered += entry[0]
+                key = (m[_TAG], m[_DELAYS])
+                latency[key] = latency.get(key, 0) + 1
+            elif kind == _IS_SIZE:
+                qid = m[_QID]
                 if qid in queued:
                     continue
-                size = int(size)
+                size = int(m[_SIZE])
                 queued[qid] = (size, when)
                 if pending and pending.pop(qid, None) is not None:
                     bytes_received += size
                     sizes[size] = sizes.get(size, 0) + 1
-            elif removed_ is not None:
+            elif kind == _IS_REMOVED:
+                qid = m[_QID]
                 if qid is None:
                     continue
                 queued.pop(qid, None)
@@ -662,18 +631,21 @@ class MailLogParser:
                     deferred_open.pop(qid, None)
                 if pending:
                     pending.pop(qid, None)
+                tag = m[_TAG]
                 if (entry_kinds.get(tag) or self._entry_kind(tag)) == _POSTSUPER:
                     self.removed_by_postsuper += 1
                 else:
                     removed += 1
-            elif client is not None or pickup is not None:
+            elif kind in (_IS_CLIENT, _IS_PICKUP):
+                qid = m[_QID]
                 if qid is None:
                     continue
+                tag = m[_TAG]
                 entry_kind = entry_kinds.get(tag) or self._entry_kind(tag)
-                if pickup is not None:
+                if kind == _IS_PICKUP:
                     if entry_kind != _PICKUP:
                         continue
-                elif entry_kind == _REINJECTION and _is_loopback(client):
+                elif entry_kind == _REINJECTION and _is_loopback(m[_CLIENT]):
                     self.reinjected += 1
                     continue
                 elif entry_kind not in _RECEIVING:
@@ -686,13 +658,44 @@ class MailLogParser:
                 else:
                     key = self._minute_key(data, start)
                 minute_keys[key] = minute_keys.get(key, 0) + 1
-            elif rej is not None:
+            elif kind == _IS_CONNECT:
+                open_sessions += 1
+                if open_sessions > peak:
+                    peak = open_sessions
+                    peak_at = m.start()
+            elif kind == _COMMANDS:
+                if open_sessions:
+                    open_sessions -= 1
+                sessions += 1
+                commands = m[_COMMANDS]
+                command_counts[commands] = command_counts.get(commands, 0) + 1
+            elif kind == _IS_DISCONNECT:
+                if open_sessions:  # a log that starts inside a session: never below zero
+                    open_sessions -= 1
+                sessions += 1
+            elif kind == _IS_STATUS:
+                status = m[_IS_STATUS]
+                qid = m[_QID]
+                if status == b"deferred":
+                    self.deferred += 1
+                    if qid not in deferred_open:
+                        deferred_open[qid] = when
+                        self.deferred_messages += 1
+                    self.deferral_reasons.add(self._status_key(data, m))
+                elif status == b"bounced":
+                    self.bounced += 1
+                    self.bounce_reasons.add(self._status_key(data, m))
+                else:
+                    self.other_status += 1
+            elif kind == _IS_FORWARDED:
+                self.forwarded += 1
+            elif kind == _IS_REJ:
                 end = data.find(b"\n", m.end())
-                self._reject(tag, qid, rej, data[m.end() : end])
-            elif expired is not None:
+                self._reject(m[_TAG], m[_QID], m[_REJ], data[m.end() : end])
+            elif kind == _IS_EXPIRED:
                 self.expired += 1
-            elif notif is not None:
-                name = notif.decode().replace(" ", "_")
+            elif kind == _IS_NOTIF:
+                name = m[_NOTIF].decode().replace(" ", "_")
                 self.notifications[name] = self.notifications.get(name, 0) + 1
         for size, n in sizes.items():
             self.sizes.add_size(size, n)
@@ -701,9 +704,14 @@ class MailLogParser:
         self.received += received
         self.bytes_received += bytes_received
         self.removed += removed
-        self._sessions(data)
-        self.lines_recognised += recognised + self._side_lines
-        self.lines_in_window += recognised + self._side_lines
+        self._open_sessions = open_sessions
+        if peak_at is not None:
+            self.peak_concurrency = peak
+            self.peak_concurrency_at = self._line_epoch(data, peak_at)
+        self.smtpd_sessions += sessions
+        self._count_commands(command_counts)
+        self.lines_recognised += recognised
+        self.lines_in_window += recognised
         if len(latency) > LATENCY_EXACT_LIMIT:
             self._fold_latency()
         if len(queued) + len(pending) + len(deferred_open) > _STATE_PRUNE_AT:
@@ -729,39 +737,17 @@ class MailLogParser:
         self._entry_kinds[tag] = kind
         return kind
 
-    def _sessions(self, data):
-        """smtpd sessions: concurrency from the order of connects and disconnects, command
-        counters from the disconnects (Postfix >= 3.0 logs ``commands=4/6``: 2 failed).
-
-        Done with whole-list operations, not a loop per line: the number of open sessions after
-        each line is the running sum of +1 (connect) and -1 (disconnect), except that it never
-        goes below zero (a log that starts inside a session has disconnects without connects).
-        That clamped sum equals the plain running sum minus its lowest point so far, when that
-        is below zero."""
-        seq = self._session_rx.findall(data)
-        steps = [-1 if dis else 1 for dis, _good, _total in seq]
-        sums = list(accumulate(steps, initial=self._open_sessions))
-        floors = accumulate(sums, min, initial=0)
-        next(floors)  # the 0 it starts from
-        open_after = list(map(sub, sums, floors))
-        block_peak = max(open_after)
-        peak_index = None
-        if block_peak > self.peak_concurrency:
-            self.peak_concurrency = block_peak
-            peak_index = open_after.index(block_peak) - 1  # open_after[0]: before the block
-        self._open_sessions = open_after[-1]
-        counters = [(good, total) for _dis, good, total in seq if good]
-        self.smtpd_sessions += steps.count(-1)
-        self.smtpd_commands += sum(int(total or good) for good, total in counters)
-        failures = [int(total) - int(good) for good, total in counters if total]
-        self.smtpd_commands_failed += sum(failures)
-        self.smtpd_sessions_with_errors += sum(1 for n in failures if n > 0)
-        if peak_index is not None:
-            for index, m in enumerate(self._session_rx.finditer(data)):
-                if index == peak_index:
-                    self.peak_concurrency_at = self._line_epoch(data, m.start())
-                    break
-        self._side_lines = len(seq)
+    def _count_commands(self, command_counts):
+        """smtpd's command counters from ``disconnect ... commands=ok/total`` (Postfix >= 3.0;
+        ``commands=5`` when all succeeded), read once per distinct text."""
+        for raw, n in command_counts.items():
+            good, _sep, total = raw.partition(b"/")
+            good = int(good)
+            total = int(total) if total else good
+            self.smtpd_commands += total * n
+            if total > good:
+                self.smtpd_commands_failed += (total - good) * n
+                self.smtpd_sessions_with_errors += n
 
     def _bisect(self, data, limit):
         """Offset of the first line of ``data`` stamped at or after ``limit`` (len if none)."""
@@ -786,9 +772,14 @@ class MailLogParser:
     def _fold_latency(self):
         """Move the combined latency counts into one counter per transport and figure."""
         by_transport = self.by_transport
-        for (tag, delay, delays), n in self._latency.items():
-            # the four parts of delays= are split here, once per distinct value, not per line
-            values = (delay, *(delays.split(b"/") if delays is not None else (None,) * 4))
+        for (tag, logged), n in self._latency.items():
+            # the group holds "DELAY, delays=A/B/C/D, " (or "DELAY, " before Postfix 2.3): split
+            # here, once per distinct value, not per line
+            delay, _sep, parts = logged.partition(b", delays=")
+            if parts:
+                values = (delay, *parts[:-2].split(b"/"))
+            else:
+                values = (delay[:-2], None, None, None, None)
             per = by_transport.get(tag)
             if per is None:
                 per = by_transport[tag] = [ValueCounter() for _part in range(5)]
@@ -807,14 +798,17 @@ class MailLogParser:
         """(dsn, normalised reason) of a deferral or bounce; normalising is cached per raw
         text, because the same few replies repeat for thousands of recipients."""
         end = data.find(b"\n", m.end())
-        raw = (m.group("dsn"), data[m.end() : end])
+        text = m[0]
+        at = text.rfind(b" dsn=")
+        dsn = text[at + 5 : text.find(b",", at)] if at >= 0 else b""
+        raw = (dsn, data[m.end() : end])
         key = self._reason_cache.get(raw)
         if key is None:
             if len(self._reason_cache) > 10_000:
                 self._reason_cache = {}
             reason = normalise_reason(_status_reason(raw[1]))
             key = self._reason_cache[raw] = (
-                ("dsn", (raw[0] or b"").decode()),
+                ("dsn", raw[0].decode()),
                 ("reason", reason),
             )
         return key

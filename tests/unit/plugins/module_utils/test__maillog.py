@@ -20,7 +20,6 @@ import time
 import pytest
 
 from ansible_collections.sbs.postfix.plugins.module_utils._maillog import (
-    GROUPS,
     MailLogParser,
     SizeCounter,
     ValueCounter,
@@ -688,6 +687,37 @@ def test_blocks_split_anywhere_give_the_same_result(tmp_path):
         assert parser.result()["latency"] == whole.result()["latency"]
 
 
+def test_sessions_split_across_blocks_give_the_same_figures():
+    # the open-session count and the peak carry from one block to the next
+    lines = []
+    for i in range(60):
+        second = f"2026-11-28T10:{i // 60:02d}:{i % 60:02d}Z"
+        lines.append(f"{second} mx postfix/smtpd[{i}]: connect from c{i}[192.0.2.{i}]\n")
+        if i % 3 == 2:  # one in three connects closes two sessions: the count rises, then falls
+            for j in (i - 1, i):
+                commands = "5" if j % 2 else "3/4"
+                lines.append(
+                    f"{second} mx postfix/smtpd[{j}]: disconnect from c{j}[192.0.2.{j}] "
+                    f"ehlo=1 quit=1 commands={commands}\n"
+                )
+    data = "".join(lines).encode()
+    whole = MailLogParser(now=NOW)
+    whole.feed_lines(data.decode().splitlines())
+    expected = whole.result()["sessions"]
+    # 19 open after the group at i=56, then three connects before the last group closes
+    assert expected["peak_concurrency"] == 22
+    assert expected["peak_concurrency_time"] == "2026-11-28T10:00:59Z"
+    assert (expected["count"], expected["commands"], expected["commands_failed"]) == (40, 180, 20)
+    import io
+
+    for block in (1, 50, 333, 4096):
+        parser = MailLogParser(now=NOW)
+        parser.begin_source()
+        parser.feed_stream(io.BytesIO(data), block_size=block)
+        parser.end_source()
+        assert parser.result()["sessions"] == expected
+
+
 def test_gzip_rotated_file(tmp_path):
     data = "".join(_synthetic(50)).encode()
     path = tmp_path / "mail.log.2.gz"
@@ -895,8 +925,64 @@ def test_real_log_counts_equal_pflogsumm_grand_totals(name):
     assert ours["received"] > 0 and ours["delivered"] > 0
 
 
-def test_the_parser_unpacks_the_groups_in_the_expression_order():
-    # MailLogParser.feed unpacks each match into names in GROUPS' order; a group added to the
-    # expression anywhere else would shift every name after it
+# one line of each kind and the group its branch of the expression closes last: the parser
+# dispatches on Match.lastindex, so every branch has to end with a group of its own
+LINE_KINDS = (
+    (
+        "postfix/smtp[724]: F01451AE031: to=<user@accept.test>, relay=127.0.0.1[127.0.0.1]:2525, "
+        "delay=1, delays=0.3/0.67/0.03/0, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+        "sent",
+    ),
+    (
+        "postfix/local[9]: 3C1A2B: to=<alias@example.test>, orig_to=<list@example.test>, "
+        "relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (forwarded as 4D2E)",
+        "forwarded",
+    ),
+    (
+        "postfix/error[939]: 5AED21AE177: to=<later@soft.test>, relay=none, delay=12, "
+        "delays=12/0.14/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended)",
+        "status",
+    ),
+    (
+        "postfix/qmgr[707]: F01451AE031: from=<sender@localhost>, size=2324, nrcpt=1 (queue active)",
+        "size",
+    ),
+    (
+        "postfix/qmgr[707]: 3C1A2B: from=<a@example.test>, status=expired, returned to sender",
+        "expired",
+    ),
+    ("postfix/smtpd[716]: F01451AE031: client=localhost[127.0.0.1]", "client"),
+    ("postfix/qmgr[707]: F01451AE031: removed", "removed"),
+    ("postfix/pickup[12]: 3C1A2B: uid=0 from=<root>", "pickup"),
+    ("postfix/smtpd[716]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 554 5.7.1 denied", "rej"),
+    ("postfix/smtpd[716]: warning: hostname x does not resolve to address 192.0.2.1", "rej"),
+    ("postfix/bounce[757]: F38661AE00C: sender non-delivery notification: AD8B31AE016", "notif"),
+    ("postfix/smtpd[716]: connect from localhost[127.0.0.1]", "connect"),
+    (
+        "postfix/10025/smtpd[716]: disconnect from localhost[127.0.0.1] ehlo=1 quit=1 commands=2",
+        "commands",
+    ),
+    ("postfix/smtpd[716]: disconnect from localhost[127.0.0.1]", "disconnect"),
+)
+
+
+@pytest.mark.parametrize(("line", "group"), LINE_KINDS)
+def test_each_branch_of_the_expression_ends_with_its_own_group(line, group):
     for names in ((b"postfix",), (b"postfix", b"postfix-out")):
-        assert tuple(compile_line_regex(names).groupindex) == GROUPS
+        rx = compile_line_regex(names)
+        m = rx.search(line.encode() + b"\n")
+        assert m is not None
+        assert m.lastindex == rx.groupindex[group]
+
+
+@pytest.mark.parametrize(
+    "line",
+    (
+        "postfix/cleanup[721]: F01451AE031: message-id=<02cb.0003.00be@a38e84129f7a>",
+        # qmqpd has sessions too, but the figures are smtpd's
+        "postfix/qmqpd[77]: connect from localhost[127.0.0.1]",
+        "postfix/qmqpd[77]: disconnect from localhost[127.0.0.1]",
+    ),
+)
+def test_lines_the_baseline_does_not_count_do_not_match(line):
+    assert compile_line_regex().search(line.encode() + b"\n") is None
