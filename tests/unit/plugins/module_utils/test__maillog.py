@@ -238,6 +238,19 @@ def test_bounce_and_forward_and_local_and_pickup():
             id="plain-smtpd-loopback-is-received",
         ),
         pytest.param(
+            # the loopback test reads the client, not orig_client (the original sender's host)
+            "Nov 28 10:00:00 mx postfix/10025/smtpd[2002]: 5DEF5678: client=localhost[127.0.0.1], "
+            "orig_queue_id=4ABC1234, orig_client=mail.example.net[198.51.100.7]",
+            {"reinjected": 1},
+            id="10025-reinjection-with-orig-client",
+        ),
+        pytest.param(
+            "Nov 28 10:00:00 mx postfix/10025/smtpd[2002]: 5DEF5678: "
+            "client=mail.example.net[198.51.100.7], orig_client=localhost[127.0.0.1]",
+            {"received": 1},
+            id="10025-remote-client-is-received",
+        ),
+        pytest.param(
             "Nov 28 10:00:00 mx postfix-inst/amavis/smtp[3000]: 6AAA1B2C3D: to=<u@example.com>, "
             "relay=127.0.0.1[127.0.0.1]:10024, conn_use=2, delay=0.5, delays=0.1/0/0.1/0.3, "
             "dsn=2.0.0, status=sent (250 2.0.0 Ok)",
