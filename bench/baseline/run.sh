@@ -10,7 +10,9 @@
 #
 # Steps: install pflogsumm (Debian package) on this host if missing; make a real log with
 # generate.sh (a test container, traffic on its loopback only) unless $BENCH_DIR/base.log exists;
-# grow it (grow.py); time each tool with /usr/bin/time (wall, user+sys CPU, peak RSS).
+# grow it (grow.py); time each tool with /usr/bin/time (wall, user+sys CPU, peak RSS); count
+# the instructions each executes on a sample with callgrind (a figure the VM's CPU speed, which
+# moves the timings by half during a day, does not touch).
 set -eu -o pipefail
 runs=${1:-5}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +25,7 @@ if ! command -v pflogsumm >/dev/null; then
   apt-get install -y pflogsumm >/dev/null
 fi
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
+command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 [ -s "$dir/base.log" ] || "$here/generate.sh" "$dir/base.log" 5 200 >&2
 
 # one timed run: prints "wall cpu maxrss_kib"; the tool's stdout goes to $2
@@ -115,3 +118,15 @@ print(f"{sys.argv[3]} lines, Grand Totals: " + ("identical to pflogsumm's (" + s
 print()
 PY
 done
+
+# Instructions, not seconds: callgrind counts what each tool executes, the same on a busy or an
+# idle machine. Python and Perl run a different mix of instructions, so this is the work ratio,
+# a check on the timed ratio, not a replacement for it.
+sample_lines=${BENCH_SAMPLE_LINES:-100000}
+sample="$dir/sample-$sample_lines.log"
+head -n "$sample_lines" "$dir/grown-${sizes%% *}.log" >"$sample"
+icount() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ {print $4}'; }
+i_pflogsumm=$(icount pflogsumm "$sample")
+i_parser=$(icount $py "$here/parse.py" parser "$sample")
+awk -v n="$sample_lines" -v f="${sizes%% *}" -v p="$i_pflogsumm" -v q="$i_parser" 'BEGIN {
+  printf "Instructions executed (valgrind --tool=callgrind, start-up included) on the first %d lines of the %d-line file: pflogsumm %d per line, baseline_info parser %d per line: **%.2fx** fewer.\n", n, f, p / n, q / n, p / q }'
