@@ -14,6 +14,10 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import (
+    listen_backlog,
+)
+
 try:
     import netaddr
 
@@ -647,6 +651,24 @@ def postfix_master_option(name, value, where="options"):
     return f"-o {name}={text}"
 
 
+def postfix_listen_backlog(maxproc, default_process_limit, somaxconn=None):
+    """The listen backlog master(8) gives an inet listener whose master.cf maxproc field is
+    ``maxproc`` (``-`` for the default): the same rule the ``config`` module uses to decide on a
+    restart, so the tuning role's check and the module cannot disagree. ``None`` when maxproc is
+    not a number."""
+    try:
+        limit = int(default_process_limit)
+        cap = None if somaxconn is None else int(somaxconn)
+    except (TypeError, ValueError):
+        _fail(
+            "postfix_listen_backlog",
+            f"default_process_limit {default_process_limit!r} or somaxconn {somaxconn!r} "
+            "is not a number",
+            "integers as postconf and /proc/sys/net/core/somaxconn print them",
+        )
+    return listen_backlog({"process_limit": str(maxproc).strip()}, limit, cap)
+
+
 def _check_service(where, service):
     if not isinstance(service, dict):
         _fail(where, f"{service!r} is not a dictionary", "a service with name, type and command")
@@ -953,6 +975,7 @@ class FilterModule:
             "postfix_master": postfix_master,
             "postfix_master_lines": postfix_master_lines,
             "postfix_master_option": postfix_master_option,
+            "postfix_listen_backlog": postfix_listen_backlog,
             "postfix_host_addresses": postfix_host_addresses,
             "postfix_check_interfaces": postfix_check_interfaces,
             "postfix_interface_names": postfix_interface_names,

@@ -13,6 +13,7 @@ from ansible_collections.sbs.postfix.plugins.filter.postfix import (
     postfix_check_interfaces,
     postfix_duration,
     postfix_host_addresses,
+    postfix_listen_backlog,
     postfix_main,
     postfix_master,
     postfix_master_lines,
@@ -722,3 +723,24 @@ def test_filter_module_exports():
         "postfix_mynetworks",
         "postfix_value",
     } <= names
+
+
+@pytest.mark.parametrize(
+    ("maxproc", "default_process_limit", "somaxconn", "expected"),
+    (
+        ("-", 100, None, 100),  # master.cf's "-": default_process_limit
+        ("300", 100, 4096, 300),
+        ("50", 100, 4096, 100),  # never below default_process_limit
+        ("300", 100, 128, 128),  # the kernel's cap
+        ("0", 250, 4096, 250),  # 0: no process limit, the backlog follows the default
+        (" 300 ", "100", "4096", 300),  # as postconf and /proc print them
+        ("many", 100, 4096, None),  # unreadable: no claim
+    ),
+)
+def test_postfix_listen_backlog(maxproc, default_process_limit, somaxconn, expected):
+    assert postfix_listen_backlog(maxproc, default_process_limit, somaxconn) == expected
+
+
+def test_postfix_listen_backlog_refuses_a_limit_that_is_not_a_number():
+    with pytest.raises(AnsibleFilterError, match="default_process_limit 'lots'"):
+        postfix_listen_backlog("-", "lots", 4096)
