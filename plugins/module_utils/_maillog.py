@@ -152,12 +152,15 @@ _DEFAULT_RX = compile_line_regex()
 # dispatches on that number and fetches only the groups that kind needs. The numbers do not
 # depend on the syslog names (those sit in a non-capturing group).
 _GROUP = _DEFAULT_RX.groupindex
+# groups whose text the parser reads
 _TAG, _QID, _DELAYS = _GROUP["tag"], _GROUP["qid"], _GROUP["delays"]
-_SIZE, _REJ, _NOTIF = _GROUP["size"], _GROUP["rej"], _GROUP["notif"]
-_IS_SENT, _IS_FORWARDED, _IS_STATUS = _GROUP["sent"], _GROUP["forwarded"], _GROUP["status"]
+_STATUS, _SIZE, _COMMANDS = _GROUP["status"], _GROUP["size"], _GROUP["commands"]
+_REJ, _NOTIF = _GROUP["rej"], _GROUP["notif"]
+# the kinds of line (a group that carries text can close its branch too)
+_IS_SENT, _IS_FORWARDED, _IS_STATUS = _GROUP["sent"], _GROUP["forwarded"], _STATUS
 _IS_SIZE, _IS_EXPIRED, _IS_CLIENT = _SIZE, _GROUP["expired"], _GROUP["client"]
 _IS_REMOVED, _IS_PICKUP, _IS_REJ, _IS_NOTIF = _GROUP["removed"], _GROUP["pickup"], _REJ, _NOTIF
-_IS_CONNECT, _IS_DISCONNECT, _COMMANDS = _GROUP["connect"], _GROUP["disconnect"], _GROUP["commands"]
+_IS_CONNECT, _IS_DISCONNECT, _IS_COMMANDS = _GROUP["connect"], _GROUP["disconnect"], _COMMANDS
 
 
 class ValueCounter:
@@ -674,7 +677,7 @@ class MailLogParser:
                 if open_sessions > peak:
                     peak = open_sessions
                     peak_at = m.start()
-            elif kind == _COMMANDS:
+            elif kind == _IS_COMMANDS:
                 if open_sessions:
                     open_sessions -= 1
                 sessions += 1
@@ -685,7 +688,7 @@ class MailLogParser:
                     open_sessions -= 1
                 sessions += 1
             elif kind == _IS_STATUS:
-                status = m[_IS_STATUS]
+                status = m[_STATUS]
                 qid = m[_QID]
                 if status == b"deferred":
                     self.deferred += 1
