@@ -101,7 +101,7 @@ _LINE_TEMPLATE = rb"""
   # about eight); Postfix writes both whole, so a match never reaches into the next line.
   (?<=/smtpd)\[\d++\]:\ (?:\[ID\ \d++\ [^\]\n]++\]\ |)
   (?:connect\ from\ (?P<connect>)
-   |disconnect\ from\ (?:[^\n]*\ commands=(?P<commands>[\d/]++)|(?P<disconnect>))
+   |disconnect\ from\ (?:[^\n]*\ commands=(?P<commands>[\d/]++)|)(?P<disconnect>)
   )
  |\[\d++\]:\ (?:\[ID\ \d++\ [^\]\n]++\]\ |)
   (?:(?P<qid>[0-9A-Za-z]++):\ |)
@@ -160,7 +160,7 @@ _REJ, _NOTIF = _GROUP["rej"], _GROUP["notif"]
 _IS_SENT, _IS_FORWARDED, _IS_STATUS = _GROUP["sent"], _GROUP["forwarded"], _STATUS
 _IS_SIZE, _IS_EXPIRED, _IS_CLIENT = _SIZE, _GROUP["expired"], _GROUP["client"]
 _IS_REMOVED, _IS_PICKUP, _IS_REJ, _IS_NOTIF = _GROUP["removed"], _GROUP["pickup"], _REJ, _NOTIF
-_IS_CONNECT, _IS_DISCONNECT, _IS_COMMANDS = _GROUP["connect"], _GROUP["disconnect"], _COMMANDS
+_IS_CONNECT, _IS_DISCONNECT = _GROUP["connect"], _GROUP["disconnect"]
 
 
 class ValueCounter:
@@ -312,12 +312,15 @@ def _percentile(pairs, total, p):
     return pairs[-1][0]
 
 
+def _rest_of_line(data, start):
+    """The bytes from ``start`` to the end of its line (blocks end with a newline)."""
+    return data[start : data.find(b"\n", start)]
+
+
 def _client(data, start):
     """The ``client=`` value starting at ``start``: ``name[addr]`` (the line may go on with
     ``, orig_queue_id=...``)."""
-    end = data.find(b"\n", start)
-    value = data[start:end] if end >= 0 else data[start:]
-    return value.split(b",", 1)[0]
+    return _rest_of_line(data, start).split(b",", 1)[0]
 
 
 def _is_loopback(client):
@@ -677,16 +680,13 @@ class MailLogParser:
                 if open_sessions > peak:
                     peak = open_sessions
                     peak_at = m.start()
-            elif kind == _IS_COMMANDS:
-                if open_sessions:
-                    open_sessions -= 1
-                sessions += 1
-                commands = m[_COMMANDS]
-                command_counts[commands] = command_counts.get(commands, 0) + 1
             elif kind == _IS_DISCONNECT:
                 if open_sessions:  # a log that starts inside a session: never below zero
                     open_sessions -= 1
                 sessions += 1
+                commands = m[_COMMANDS]  # None before Postfix 3.0
+                if commands is not None:
+                    command_counts[commands] = command_counts.get(commands, 0) + 1
             elif kind == _IS_STATUS:
                 status = m[_STATUS]
                 qid = m[_QID]
@@ -704,8 +704,7 @@ class MailLogParser:
             elif kind == _IS_FORWARDED:
                 self.forwarded += 1
             elif kind == _IS_REJ:
-                end = data.find(b"\n", m.end())
-                self._reject(m[_TAG], m[_QID], m[_REJ], data[m.end() : end])
+                self._reject(m[_TAG], m[_QID], m[_REJ], _rest_of_line(data, m.end()))
             elif kind == _IS_EXPIRED:
                 self.expired += 1
             elif kind == _IS_NOTIF:
@@ -811,11 +810,10 @@ class MailLogParser:
     def _status_key(self, data, m):
         """(dsn, normalised reason) of a deferral or bounce; normalising is cached per raw
         text, because the same few replies repeat for thousands of recipients."""
-        end = data.find(b"\n", m.end())
         text = m[0]
         at = text.rfind(b" dsn=")
         dsn = text[at + 5 : text.find(b",", at)] if at >= 0 else b""
-        raw = (dsn, data[m.end() : end])
+        raw = (dsn, _rest_of_line(data, m.end()))
         key = self._reason_cache.get(raw)
         if key is None:
             if len(self._reason_cache) > 10_000:

@@ -973,7 +973,7 @@ LINE_KINDS = (
     ("postfix/smtpd[716]: connect from localhost[127.0.0.1]", "connect"),
     (
         "postfix/10025/smtpd[716]: disconnect from localhost[127.0.0.1] ehlo=1 quit=1 commands=2",
-        "commands",
+        "disconnect",
     ),
     ("postfix/smtpd[716]: disconnect from localhost[127.0.0.1]", "disconnect"),
 )
