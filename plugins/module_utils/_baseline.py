@@ -13,8 +13,8 @@ Four parts, each measured on its own so that one missing source never hides the 
 ``postfix`` (``postconf``). Every gap becomes one entry in ``warnings``.
 
 Commands run through a ``run(argv, binary=False)`` callable that returns ``(rc, stdout, stderr)``
-(``AnsibleModule.run_command`` in the module, a fake in unit tests); ``binary=True`` asks for
-stdout as bytes (the journal).
+(a :class:`._runner.CommandRunner` with ``missing_ok=True`` in the module, a fake in unit tests);
+``binary=True`` asks for stdout as bytes (the journal).
 """
 
 from __future__ import annotations
@@ -51,33 +51,6 @@ OWN_PARAMETERS = [
     "multi_instance_enable",
     "multi_instance_directories",
 ]
-
-
-class Runner:
-    """Adapter from ``AnsibleModule`` to the ``run(argv, binary=False)`` callable.
-
-    Looks each program up once with ``get_bin_path`` (``None`` result: rc 127).
-    """
-
-    def __init__(self, module):
-        self.module = module
-        self._paths = {}
-
-    def which(self, name):
-        if name not in self._paths:
-            self._paths[name] = self.module.get_bin_path(
-                name, opt_dirs=["/usr/sbin", "/sbin", "/usr/bin"]
-            )
-        return self._paths[name]
-
-    def __call__(self, argv, binary=False):
-        path = self.which(argv[0])
-        if path is None:
-            return 127, "" if not binary else b"", f"{argv[0]}: command not found"
-        kwargs = {"environ_update": {"LANG": "C", "LC_ALL": "C"}, "check_rc": False}
-        if binary:
-            kwargs["encoding"] = None
-        return self.module.run_command([path, *argv[1:]], **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,15 +146,6 @@ def collect_queue(run, warnings, now=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def master_pid(queue_directory):
-    """Postfix master's PID from ``<queue_directory>/pid/master.pid``, or ``None``."""
-    try:
-        with open(os.path.join(queue_directory, "pid", "master.pid"), encoding="ascii") as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
 def system_part(raw, master=None):
     """Rename :func:`_sysinfo.collect_system` output into the baseline's names."""
     fs = raw.get("filesystem")
@@ -203,7 +167,7 @@ def system_part(raw, master=None):
 
 def collect_system(run, warnings, queue_directory, sample_seconds=1.0, root="/"):
     path = queue_directory or "/var/spool/postfix"
-    master = master_pid(path)
+    master = _sysinfo.read_master_pid(path, root)
     try:
         raw = _sysinfo.collect_system(
             path=path, root=root, run=run, sample_seconds=sample_seconds, pid=master
@@ -223,7 +187,9 @@ def collect_system(run, warnings, queue_directory, sample_seconds=1.0, root="/")
     elif sample_seconds and part["disk_io"] is None:
         warnings.append("system: {} is not in /proc/diskstats".format(part["queue_fs"]["device"]))
     if master is None:
-        warnings.append("system: Postfix master is not running (no pid file): no open-file limits")
+        warnings.append(
+            "system: Postfix master is not running (no live PID in master.pid): no open-file limits"
+        )
     elif part["master_nofile"] is None:
         warnings.append(f"system: cannot read /proc/{master}/limits")
     return part

@@ -652,6 +652,35 @@ def read_nofile(root="/", pid="self"):
     return parse_proc_limits(text) if text is not None else None
 
 
+def parse_pid_file(text):
+    """The PID in a pid file (master(8) pads it with spaces), or ``None`` if there is none."""
+    fields = text.split()
+    if not fields or not fields[0].isdigit() or int(fields[0]) < 1:
+        return None
+    return int(fields[0])
+
+
+def read_master_pid(queue_directory, root="/"):
+    """PID of the running Postfix master(8), or ``None`` when it is not running.
+
+    master(8) writes its PID to ``<queue_directory>/pid/master.pid`` and leaves the file behind
+    when it is killed, so the PID is trusted only if ``/proc/<pid>`` exists and, when its
+    ``comm`` is readable, names ``master`` (a stale file's PID may belong to another process
+    by now). ``queue_directory`` is a path on the live file system; ``root`` relocates /proc.
+    """
+    try:
+        with open(os.path.join(queue_directory, "pid", "master.pid"), encoding="ascii") as handle:
+            pid = parse_pid_file(handle.read())
+    except (OSError, UnicodeDecodeError):
+        return None
+    if pid is None or not os.path.isdir(_path(root, "proc", str(pid))):
+        return None
+    comm = _read(root, "proc", str(pid), "comm")
+    if comm is not None and comm.strip() != "master":
+        return None
+    return pid
+
+
 def read_systemd_nofile(unit, run):
     """``LimitNOFILE`` systemd gives ``unit`` (file descriptors), via ``systemctl show``;
     ``unit=None`` reads the manager's ``DefaultLimitNOFILE`` (what a unit gets unless it says).

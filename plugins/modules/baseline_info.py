@@ -385,6 +385,7 @@ baseline:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _baseline
+from ansible_collections.sbs.postfix.plugins.module_utils._runner import CommandRunner
 
 
 def main():
@@ -411,7 +412,7 @@ def main():
     params = module.params
     try:
         baseline, warnings = _baseline.collect(
-            _baseline.Runner(module),
+            CommandRunner(module, missing_ok=True),
             parts=params["parts"],
             log_paths=params["log_paths"],
             log_source=params["log_source"],

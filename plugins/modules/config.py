@@ -264,16 +264,15 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import
     staged_to_live,
     warnings_about,
 )
+from ansible_collections.sbs.postfix.plugins.module_utils._runner import CommandRunner
 from ansible_collections.sbs.postfix.plugins.module_utils._sysinfo import read_sysctl_int
-
-C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
 
 
 class Validator:
     """Runs Postfix's own checks on a staged directory and collects what they say."""
 
-    def __init__(self, module, stage, directory):
-        self.module = module
+    def __init__(self, run, stage, directory):
+        self.runner = run
         self.stage = stage
         self.directory = directory
         self.commands = []
@@ -282,7 +281,7 @@ class Validator:
         self.failures = {}
 
     def run(self, args, label):
-        rc, out, err = self.module.run_command(args, environ_update=C_LOCALE)
+        rc, out, err = self.runner(args)
         warnings, fatals = split_messages(err)
         staged, other = warnings_about(warnings, self.stage)
         for bucket, found in ((self.warnings, staged), (self.other_warnings, other)):
@@ -292,7 +291,7 @@ class Validator:
                     bucket.append(shown)
         self.commands.append(
             {
-                "command": " ".join(args),
+                "command": " ".join(self.runner.argv(args)),
                 "rc": rc,
                 # stdout of postconf is the configuration itself; what Postfix *says* is on stderr.
                 "output": [
@@ -317,32 +316,28 @@ class Validator:
         return [f"{', '.join(labels)} failed: {detail}" for detail, labels in self.failures.items()]
 
 
-def postconf_values(module, postconf, directory, names):
+def postconf_values(run, directory, names):
     """Effective (expanded) values of ``names`` in ``directory``, or ``{}`` if unreadable."""
     if not os.path.exists(os.path.join(directory, MAIN_CF)):
         return {}
-    rc, out, _err = module.run_command(
-        [postconf, "-c", directory, "-x", *names], environ_update=C_LOCALE
-    )
+    rc, out, _err = run(["postconf", "-c", directory, "-x", *names])
     return parse_postconf_n(out) if rc == 0 else {}
 
 
-def validate(module, stage, directory, new_main, new_master, *, ignore_warnings):
-    postfix = module.get_bin_path("postfix", required=True)
-    postconf = module.get_bin_path("postconf", required=True)
-    v = Validator(module, stage, directory)
+def validate(run, stage, directory, new_main, new_master, *, ignore_warnings):
+    v = Validator(run, stage, directory)
     checks = []
 
-    v.run([postconf, "-c", stage, "-n"], "postconf -n")
+    v.run(["postconf", "-c", stage, "-n"], "postconf -n")
     checks.append("postconf -n: main.cf syntax, unknown and unused parameters")
-    v.run([postconf, "-c", stage, "-M"], "postconf -M")
+    v.run(["postconf", "-c", stage, "-M"], "postconf -M")
     checks.append("postconf -M: master.cf syntax")
-    v.run([postfix, "-c", stage, "check"], "postfix check")
+    v.run(["postfix", "-c", stage, "check"], "postfix check")
     checks.append("postfix check: Postfix's own configuration and file permission check")
-    _rc, out = v.run([postconf, "-c", stage, "-m"], "postconf -m")
+    _rc, out = v.run(["postconf", "-c", stage, "-m"], "postconf -m")
     map_types = parse_postconf_m(out)
     _rc, out = v.run(
-        [postconf, "-c", stage, "-x", "-h", "daemon_directory"],
+        ["postconf", "-c", stage, "-x", "-h", "daemon_directory"],
         "postconf daemon_directory",
     )
     daemon_directory = out.strip() or "/usr/lib/postfix/sbin"
@@ -363,7 +358,7 @@ def validate(module, stage, directory, new_main, new_master, *, ignore_warnings)
         "lookup table types used in main.cf and master.cf -o overrides are listed by postconf -m"
     )
 
-    new_effective = postconf_values(module, postconf, stage, RESTART_INPUTS)
+    new_effective = postconf_values(run, stage, RESTART_INPUTS)
     for host in interface_hosts(new_effective.get("inet_interfaces", "")):
         ok, detail = is_local_address(host)
         if not ok:
@@ -427,6 +422,11 @@ def main():
                 msg=f"ignore_warnings: {pattern!r} is not a valid regular expression: {exc}"
             )
 
+    run = CommandRunner(module)
+    # A host without Postfix fails here, naming the program, before anything is staged.
+    for program in ("postfix", "postconf"):
+        run.path(program)
+
     old_main = read_text(os.path.join(directory, MAIN_CF))
     old_master = read_text(os.path.join(directory, MASTER_CF))
 
@@ -434,7 +434,7 @@ def main():
     try:
         populate_stage(stage, directory, new_main, new_master)
         validation, new_effective = validate(
-            module,
+            run,
             stage,
             directory,
             new_main,
@@ -471,8 +471,7 @@ def main():
     if not changed:
         module.exit_json(**result)
 
-    postconf = module.get_bin_path("postconf", required=True)
-    old_effective = postconf_values(module, postconf, directory, RESTART_INPUTS)
+    old_effective = postconf_values(run, directory, RESTART_INPUTS)
     if old_main is None or old_master is None:
         reasons = [
             f"no previous main.cf and master.cf in {directory}: Postfix starts with the new configuration"

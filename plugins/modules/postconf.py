@@ -190,8 +190,8 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
     service_signature,
     split_messages,
 )
+from ansible_collections.sbs.postfix.plugins.module_utils._runner import CommandRunner
 
-C_LOCALE = {"LANG": "C", "LC_ALL": "C"}
 FIELD_ALIASES = {"maxproc": "process_limit", "unpriv": "unprivileged"}
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -199,14 +199,15 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 class Postconf:
     def __init__(self, module):
         self.module = module
-        self.binary = module.get_bin_path("postconf", required=True)
+        self.run = CommandRunner(module)
+        self.binary = self.run.path("postconf")
         self.directory = module.params["config_directory"]
 
     def argv(self, *args):
         return [self.binary, "-c", self.directory, *args]
 
     def read(self, *args):
-        rc, out, err = self.module.run_command(self.argv(*args), environ_update=C_LOCALE)
+        rc, out, err = self.run(self.argv(*args))
         if rc != 0:
             self.module.fail_json(
                 msg=f"{' '.join(self.argv(*args))} failed (exit {rc}): {err.strip() or out.strip()}"
@@ -214,7 +215,7 @@ class Postconf:
         return out
 
     def edit(self, argv):
-        rc, out, err = self.module.run_command(argv, environ_update=C_LOCALE)
+        rc, out, err = self.run(argv)
         if rc != 0:
             self.module.fail_json(
                 msg=f"{' '.join(argv)} failed (exit {rc}): {err.strip() or out.strip()}"

@@ -252,18 +252,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _sizing, _sysinfo
-
-C_ENV = {"LANG": "C", "LC_ALL": "C"}
-
-
-def _runner(module):
-    def run(argv):
-        binary = module.get_bin_path(argv[0])
-        if binary is None:
-            return 127, "", f"{argv[0]} not found"
-        return module.run_command([binary, *argv[1:]], environ_update=C_ENV)
-
-    return run
+from ansible_collections.sbs.postfix.plugins.module_utils._runner import CommandRunner
 
 
 def _existing(path):
@@ -273,15 +262,6 @@ def _existing(path):
             break
         path = parent
     return path
-
-
-def _master_pid(queue_directory):
-    try:
-        with open(os.path.join(queue_directory, "pid", "master.pid")) as handle:
-            pid = int(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if os.path.exists(f"/proc/{pid}") else None
 
 
 def read_postfix(run):
@@ -319,12 +299,12 @@ def main():
         },
         supports_check_mode=True,
     )
-    run = _runner(module)
+    run = CommandRunner(module, missing_ok=True)
     postfix = read_postfix(run)
     queue_directory = (
         module.params["queue_directory"] or postfix.get("queue_directory") or "/var/spool/postfix"
     )
-    master_pid = _master_pid(queue_directory)
+    master_pid = _sysinfo.read_master_pid(queue_directory)
     system = _sysinfo.collect_system(
         _existing(queue_directory),
         run=run,

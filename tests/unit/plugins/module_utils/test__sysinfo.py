@@ -479,6 +479,66 @@ def test_read_systemd_default_nofile():
     ]
 
 
+# -- Postfix master PID -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("      4242\n", 4242),  # master(8) pads the PID to a fixed width
+        ("4242", 4242),
+        ("", None),
+        ("\n", None),
+        ("0\n", None),
+        ("abc\n", None),
+    ],
+)
+def test_parse_pid_file(text, expected):
+    assert si.parse_pid_file(text) == expected
+
+
+def _master(tmp_path, pid_text="      4242\n", comm="master\n", proc=True):
+    spool = tmp_path / "spool"
+    (spool / "pid").mkdir(parents=True)
+    if pid_text is not None:
+        (spool / "pid" / "master.pid").write_text(pid_text)
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True)
+    if proc:
+        (root / "proc" / "4242").mkdir()
+        if comm is not None:
+            (root / "proc" / "4242" / "comm").write_text(comm)
+    return str(spool), str(root)
+
+
+def test_read_master_pid_running(tmp_path):
+    spool, root = _master(tmp_path)
+    assert si.read_master_pid(spool, root) == 4242
+
+
+def test_read_master_pid_without_readable_comm_trusts_proc(tmp_path):
+    spool, root = _master(tmp_path, comm=None)
+    assert si.read_master_pid(spool, root) == 4242
+
+
+@pytest.mark.parametrize(
+    ("case", "kwargs"),
+    [
+        ("no pid file: never started", {"pid_text": None}),
+        ("stale file: the process is gone", {"proc": False}),
+        ("stale file: the PID now belongs to another program", {"comm": "bash\n"}),
+        ("empty file", {"pid_text": ""}),
+    ],
+)
+def test_read_master_pid_not_running(tmp_path, case, kwargs):
+    spool, root = _master(tmp_path, **kwargs)
+    assert si.read_master_pid(spool, root) is None, case
+
+
+def test_read_master_pid_missing_queue_directory(tmp_path):
+    assert si.read_master_pid(str(tmp_path / "nowhere")) is None
+
+
 @pytest.mark.parametrize(
     ("nr_open", "init_hard", "can_raise", "expected"),
     [

@@ -12,10 +12,12 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _baseline
 from ansible_collections.sbs.postfix.plugins.modules import baseline_info
+from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
+    FakeCommands,
+)
 from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
     run_module as run_module_main,
 )
@@ -36,48 +38,33 @@ def host(tmp_path, monkeypatch):
     (root / "proc/self/mountinfo").write_text((sysinfo / "mountinfo").read_text())
     spool = tmp_path / "spool"
     spool.mkdir()
-    calls = []
-    missing = set()
-    outputs = {
-        "postconf -M": (
-            0,
-            (FIXTURES / "postconf" / "debian12-postconf-M.txt").read_text(),
-            "",
-        ),
-        "postqueue -j": (
-            0,
-            (FIXTURES / "maillog" / "postqueue-j-deb12.json").read_text(),
-            "",
-        ),
-        "journalctl": (1, b"", b"No journal files were found."),
-        "systemd-detect-virt --container": (0, "podman\n", ""),
-        "systemctl show -p DefaultLimitNOFILE": (
-            0,
-            "DefaultLimitNOFILE=20000\nDefaultLimitNOFILESoft=1024\n",
-            "",
-        ),
-    }
 
-    def run_command(self, argv, **kwargs):
-        assert kwargs.get("environ_update") == {"LANG": "C", "LC_ALL": "C"}
-        assert isinstance(argv, list)
-        name = pathlib.PurePath(argv[0]).name
-        line = " ".join([name, *argv[1:]])
-        calls.append(line)
-        for prefix, result in outputs.items():
-            if line.startswith(prefix):
-                return result
-        if name == "postconf":
-            values = {"mail_version": "3.7.11", "queue_directory": str(spool)}
-            return (
+    def postconf(argv):
+        values = {"mail_version": "3.7.11", "queue_directory": str(spool)}
+        return 0, "".join("{} = {}\n".format(n, values.get(n, "")) for n in argv[1:]), ""
+
+    commands = FakeCommands(
+        {
+            "postconf": postconf,
+            "postconf -M": (
                 0,
-                "".join("{} = {}\n".format(n, values.get(n, "")) for n in argv[1:]),
+                (FIXTURES / "postconf" / "debian12-postconf-M.txt").read_text(),
                 "",
-            )
-        raise AssertionError(f"unexpected command {argv}")
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return None if name in missing else f"/usr/sbin/{name}"
+            ),
+            "postqueue -j": (
+                0,
+                (FIXTURES / "maillog" / "postqueue-j-deb12.json").read_text(),
+                "",
+            ),
+            "journalctl": (1, b"", b"No journal files were found."),
+            "systemd-detect-virt --container": (0, "podman\n", ""),
+            "systemctl show -p DefaultLimitNOFILE": (
+                0,
+                "DefaultLimitNOFILE=20000\nDefaultLimitNOFILESoft=1024\n",
+                "",
+            ),
+        }
+    ).install(monkeypatch)
 
     real_collect = _baseline.collect
 
@@ -85,10 +72,8 @@ def host(tmp_path, monkeypatch):
         kwargs["root"] = str(root)
         return real_collect(run, **kwargs)
 
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
     monkeypatch.setattr(baseline_info._baseline, "collect", collect)
-    return {"calls": calls, "missing": missing, "outputs": outputs}
+    return {"calls": commands.calls, "missing": commands.missing, "outputs": commands.outputs}
 
 
 def run_module(args, capsys, check_mode=False):

@@ -12,10 +12,12 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _sysinfo
 from ansible_collections.sbs.postfix.plugins.modules import sizing_info
+from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
+    FakeCommands,
+)
 from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
     run_module as run_module_main,
 )
@@ -61,37 +63,23 @@ def _tree(tmp_path, init_hard="20000", capeff="00000000a80425fb"):
 def host(tmp_path, monkeypatch):
     """A Debian 12 container: Postfix installed, systemd as PID 1, podman, nofile 20000."""
     root = _tree(tmp_path)
-    calls = []
-    outputs = {
-        "postconf -h": (0, POSTCONF_H, ""),
-        "postconf -M": (0, POSTCONF_M, ""),
-        "systemctl show -p LimitNOFILE": (
-            0,
-            "LimitNOFILE=20000\nLimitNOFILESoft=20000\n",
-            "",
-        ),
-        "systemctl show -p DefaultLimitNOFILE": (
-            0,
-            "DefaultLimitNOFILE=20000\nDefaultLimitNOFILESoft=1024\n",
-            "",
-        ),
-        "systemd-detect-virt --container": (0, "podman\n", ""),
-    }
-    missing = set()
-
-    def run_command(self, argv, **kwargs):
-        assert kwargs.get("environ_update") == {"LANG": "C", "LC_ALL": "C"}
-        assert isinstance(argv, list)
-        name = pathlib.PurePath(argv[0]).name
-        calls.append([name, *argv[1:]])
-        for prefix, result in outputs.items():
-            if " ".join([name, *argv[1:]]).startswith(prefix):
-                return result
-        raise AssertionError(f"unexpected command {argv}")
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return None if name in missing else f"/usr/bin/{name}"
-
+    commands = FakeCommands(
+        {
+            "postconf -h": (0, POSTCONF_H, ""),
+            "postconf -M": (0, POSTCONF_M, ""),
+            "systemctl show -p LimitNOFILE": (
+                0,
+                "LimitNOFILE=20000\nLimitNOFILESoft=20000\n",
+                "",
+            ),
+            "systemctl show -p DefaultLimitNOFILE": (
+                0,
+                "DefaultLimitNOFILE=20000\nDefaultLimitNOFILESoft=1024\n",
+                "",
+            ),
+            "systemd-detect-virt --container": (0, "podman\n", ""),
+        }
+    ).install(monkeypatch)
     real_collect = _sysinfo.collect_system
 
     def collect(path, **kwargs):
@@ -99,11 +87,14 @@ def host(tmp_path, monkeypatch):
         kwargs["root"] = root
         return real_collect(path, **kwargs)
 
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
     monkeypatch.setattr(sizing_info._sysinfo, "collect_system", collect)
     monkeypatch.setattr(sizing_info, "_existing", lambda path: str(tmp_path))
-    return {"calls": calls, "outputs": outputs, "missing": missing, "root": root}
+    return {
+        "calls": commands.calls,
+        "outputs": commands.outputs,
+        "missing": commands.missing,
+        "root": root,
+    }
 
 
 def run_module(args, capsys, check_mode=False):
@@ -143,23 +134,8 @@ def test_sizes_a_container_host(host, capsys):
     assert contrib["main"]["default_process_limit"] == rec["default_process_limit"]["value"]
     assert len(sizing["report"]) == len(rec) + len(sizing["findings"])
     assert any("podman container" in f["message"] for f in sizing["findings"])
-    assert [
-        "postconf",
-        "-M",
-        "lmtp/unix",
-        "relay/unix",
-        "smtp/inet",
-        "smtp/unix",
-    ] in host["calls"]
-    assert [
-        "systemctl",
-        "show",
-        "-p",
-        "LimitNOFILE",
-        "-p",
-        "LimitNOFILESoft",
-        "postfix@-.service",
-    ] in host["calls"]
+    assert "postconf -M lmtp/unix relay/unix smtp/inet smtp/unix" in host["calls"]
+    assert "systemctl show -p LimitNOFILE -p LimitNOFILESoft postfix@-.service" in host["calls"]
 
 
 def test_relayhost_raises_destination_concurrency(host, capsys):
