@@ -17,7 +17,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help preflight venv testbed collection-link test unit lint sanity molecule demo build clean
+.PHONY: help preflight venv testbed collection-link test unit lint sanity package molecule demo build clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,13 +50,16 @@ lint: venv collection-link  ## yamllint, ruff check/format, ansible-lint (profil
 sanity: venv  ## ansible-test sanity on a copy placed at ansible_collections/sbs/postfix
 	scripts/sanity
 
+package: venv  ## Build the tarball, check its files, install it offline into an empty path, syntax-check site.yml
+	tests/packaging/run
+
 molecule: testbed collection-link  ## Every Molecule scenario (SCENARIOS="a b" to choose)
 	scripts/molecule-all $(SCENARIOS)
 
 preflight:
 	@scripts/testbed --preflight
 
-test: preflight unit lint sanity molecule  ## Everything CI runs
+test: preflight unit lint sanity package molecule  ## Everything CI runs
 
 demo: testbed collection-link  ## Start the sbs-demo container and run the main playbook on it
 	scripts/demo
