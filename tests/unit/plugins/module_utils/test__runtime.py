@@ -1,0 +1,642 @@
+# Copyright (c) sbs.postfix contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests for plugins/module_utils/_runtime.py.
+
+The parsers are fed real ``ss -Hltn``, ``systemctl show``, ``/proc/<pid>/limits``,
+``/proc/<pid>/cgroup`` and ``postconf -M`` output from Debian 12 and 13
+(tests/unit/fixtures/runtime/README.md says how each was captured). :func:`collect` runs against
+a fake ``run`` with that output and a fixture tree for /proc and /etc/systemd.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from ansible_collections.sbs.postfix.plugins.module_utils import _runtime as rt
+from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_M
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "runtime"
+SERVICES_DB = {"smtp": 25, "submission": 587, "submissions": 465, "smtps": 465}
+
+
+def fixture(name):
+    return (FIXTURES / name).read_text()
+
+
+def getservbyname(name, proto):
+    assert proto == "tcp"
+    if name not in SERVICES_DB:
+        raise OSError("service/proto not found")
+    return SERVICES_DB[name]
+
+
+# -- ss -Hltn ----------------------------------------------------------------------------------
+
+
+def test_parse_ss_debian12_after_a_reload():
+    sockets = rt.parse_ss_listen(fixture("debian12-ss-Hltn-before.txt"))
+    assert sockets == [
+        {"address": "0.0.0.0", "port": 587, "backlog": 150, "queued": 0},
+        {"address": "0.0.0.0", "port": 25, "backlog": 100, "queued": 0},
+        {"address": "127.0.0.1", "port": 10025, "backlog": 150, "queued": 0},
+        {"address": "::", "port": 587, "backlog": 150, "queued": 0},
+        {"address": "::", "port": 25, "backlog": 100, "queued": 0},
+    ]
+
+
+def test_parse_ss_debian13():
+    sockets = rt.parse_ss_listen(fixture("debian13-ss-Hltn.txt"))
+    assert [(s["address"], s["port"], s["backlog"]) for s in sockets] == [
+        ("0.0.0.0", 25, 100),
+        ("::", 25, 100),
+    ]
+
+
+def test_parse_ss_header_interfaces_and_wildcards():
+    text = (
+        "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n"
+        "LISTEN 0      4096   127.0.0.53%lo:53        0.0.0.0:*          \n"
+        "LISTEN 3      128                *:22              *:*          \n"
+        "LISTEN 0      100    [fe80::1%eth0]:25          [::]:*          \n"
+        "LISTEN 0      100    [::ffff:127.0.0.1]:2525    [::]:*\n"
+        "garbage\n"
+    )
+    assert rt.parse_ss_listen(text) == [
+        {"address": "127.0.0.53", "port": 53, "backlog": 4096, "queued": 0},
+        {"address": "*", "port": 22, "backlog": 128, "queued": 3},
+        {"address": "fe80::1", "port": 25, "backlog": 100, "queued": 0},
+        {"address": "::ffff:127.0.0.1", "port": 2525, "backlog": 100, "queued": 0},
+    ]
+
+
+# -- systemctl show ----------------------------------------------------------------------------
+
+
+def test_unit_debian12_drop_in_written_but_not_loaded():
+    unit = rt.parse_unit_show(fixture("debian12-systemctl-show-dropin-not-loaded.txt"))
+    assert unit == {
+        "name": "postfix@-.service",
+        "load_state": "loaded",
+        "active_state": "active",
+        "sub_state": "running",
+        "main_pid": None,  # Type=forking without PIDFile on Debian 12
+        "invocation_id": "33d3266dc9b743a2aa5cf89ca6f89792",
+        "limit_nofile": {"soft": 1024, "hard": 524288},
+        "need_daemon_reload": False,
+        "drop_in_paths": [],
+        "fragment_path": "/lib/systemd/system/postfix@.service",
+    }
+
+
+def test_unit_debian12_after_daemon_reload_and_restart():
+    unit = rt.parse_unit_show(fixture("debian12-systemctl-show-after.txt"))
+    assert unit["limit_nofile"] == {"soft": 8192, "hard": 8192}
+    assert unit["drop_in_paths"] == ["/etc/systemd/system/postfix@-.service.d/60-sbs-tuning.conf"]
+    assert unit["invocation_id"] == "e6f07ae89e244bffb415d6c802720889"
+    assert unit["need_daemon_reload"] is False
+
+
+def test_unit_debian12_drop_in_changed():
+    assert rt.parse_unit_show(fixture("debian12-systemctl-show-need-daemon-reload.txt"))[
+        "need_daemon_reload"
+    ]
+
+
+def test_unit_debian13_has_a_main_pid():
+    unit = rt.parse_unit_show(fixture("debian13-systemctl-show.txt"))
+    assert unit["name"] == "postfix.service"
+    assert unit["main_pid"] == 224
+    assert unit["fragment_path"] == "/usr/lib/systemd/system/postfix.service"
+    new = rt.parse_unit_show(fixture("debian13-systemctl-show-new-dropin.txt"))
+    assert new["need_daemon_reload"] is True
+
+
+def test_unit_not_found():
+    unit = rt.parse_unit_show(fixture("debian12-systemctl-show-not-found.txt"))
+    assert unit["load_state"] == "not-found"
+    assert unit["invocation_id"] is None
+    assert unit["fragment_path"] is None
+
+
+# -- which unit, which drop-ins ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (fixture("debian12-master-cgroup-v1.txt"), "postfix@-.service"),
+        ("0::/system.slice/postfix.service\n", "postfix.service"),
+        ("0::/system.slice/system-postfix.slice/postfix@-.service\n", "postfix@-.service"),
+        ("1:name=systemd:/user.slice/user-0.slice/session-3.scope\n0::/init.scope\n", None),
+        ("", None),
+    ],
+)
+def test_unit_from_cgroup(text, expected):
+    assert rt.unit_from_cgroup(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("postfix@-", "postfix@-.service"),
+        ("postfix", "postfix.service"),
+        ("postfix.service", "postfix.service"),
+        ("postfix@-.service", "postfix@-.service"),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_unit_name(name, expected):
+    assert rt.unit_name(name) == expected
+
+
+def test_dropin_directories():
+    assert rt.dropin_directories("postfix@-.service") == [
+        "postfix@-.service.d",
+        "postfix@.service.d",
+        "service.d",
+    ]
+    assert rt.dropin_directories("postfix.service") == ["postfix.service.d", "service.d"]
+
+
+def _listing(files):
+    def listing(directory):
+        return [os.path.basename(f) for f in files if os.path.dirname(f) == directory]
+
+    return listing
+
+
+def test_dropins_not_loaded():
+    on_disk = [
+        "/etc/systemd/system/postfix@-.service.d/60-sbs-tuning.conf",
+        "/etc/systemd/system/postfix@.service.d/10-site.conf",
+        "/usr/lib/systemd/system/postfix@.service.d/10-site.conf",  # shadowed by /etc
+        "/lib/systemd/system/postfix@.service.d/20-vendor.conf",
+        "/etc/systemd/system/service.d/masked.conf",
+    ]
+
+    def resolve(path):
+        if path.endswith("masked.conf"):
+            return "/dev/null"
+        return path.replace("/lib/systemd", "/usr/lib/systemd").replace("/usr/usr/", "/usr/")
+
+    loaded = [
+        "/etc/systemd/system/postfix@.service.d/10-site.conf",
+        "/usr/lib/systemd/system/postfix@.service.d/20-vendor.conf",
+    ]
+    assert rt.dropins_not_loaded("postfix@-.service", loaded, _listing(on_disk), resolve) == [
+        "/etc/systemd/system/postfix@-.service.d/60-sbs-tuning.conf"
+    ]
+    assert rt.dropins_not_loaded("postfix@-.service", loaded, _listing([]), resolve) == []
+
+
+def test_list_conf_files(tmp_path):
+    (tmp_path / "a.conf").write_text("")
+    (tmp_path / "b.conf.dpkg-old").write_text("")
+    assert rt.list_conf_files(str(tmp_path)) == ["a.conf"]
+    assert rt.list_conf_files(str(tmp_path / "missing")) == []
+
+
+# -- inet services and their sockets -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        ("smtp", (None, 25)),
+        ("submission", (None, 587)),
+        ("2525", (None, 2525)),
+        ("127.0.0.1:10025", ("127.0.0.1", 10025)),
+        ("[::1]:smtp", ("::1", 25)),
+        ("127.0.0.1:nosuch", ("127.0.0.1", None)),
+        ("nosuch", (None, None)),
+    ],
+)
+def test_service_address(service, expected):
+    assert rt.service_address(service, getservbyname) == expected
+
+
+def test_listener_sockets():
+    sockets = rt.parse_ss_listen(fixture("debian12-ss-Hltn-before.txt"))
+    assert rt.listener_sockets(sockets, None, 25) == [
+        {"address": "0.0.0.0", "port": 25, "backlog": 100},
+        {"address": "::", "port": 25, "backlog": 100},
+    ]
+    assert rt.listener_sockets(sockets, "127.0.0.1", 10025) == [
+        {"address": "127.0.0.1", "port": 10025, "backlog": 150}
+    ]
+    assert rt.listener_sockets(sockets, "::1", 25) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "dpl", "expected"),
+    [("-", 100, 100), ("20", 100, 20), ("0", 100, 0), ("x", 100, None), ("-", None, None)],
+)
+def test_maxproc_effective(field, dpl, expected):
+    assert rt.maxproc_effective(field, dpl) == expected
+
+
+def test_service_view_of_real_postconf_M():
+    services = parse_postconf_M(fixture("debian12-postconf-M-listeners.txt"))
+    assert rt.service_view(services["submission/inet"], 150) == {
+        "private": "n",
+        "unprivileged": "-",
+        "chroot": "y",
+        "wakeup": "-",
+        "maxproc": "20",
+        "maxproc_effective": 20,
+        "command": "smtpd",
+        "args": ["-o", "syslog_name=postfix/submission"],
+        "options": {"syslog_name": "postfix/submission"},
+    }
+    assert rt.service_view(services["smtp/inet"], 150)["maxproc_effective"] == 150
+
+
+# -- expect ------------------------------------------------------------------------------------
+
+
+def test_check_expect_normalises():
+    expect, errors = rt.check_expect(
+        {
+            "nofile": "8192",
+            "sysctl": {"net.core.somaxconn": 4096},
+            "parameters": {"smtpd_helo_required": True, "default_process_limit": 150},
+            "services": {"smtp/inet": {"process_limit": 150, "unpriv": "-", "chroot": False}},
+        }
+    )
+    assert errors == []
+    assert expect == {
+        "nofile": 8192,
+        "sysctl": {"net.core.somaxconn": "4096"},
+        "parameters": {"smtpd_helo_required": "yes", "default_process_limit": "150"},
+        "services": {"smtp/inet": {"maxproc": "150", "unprivileged": "-", "chroot": "no"}},
+    }
+    assert rt.check_expect(None) == (None, [])
+    assert rt.check_expect({})[0] == {
+        "nofile": None,
+        "sysctl": {},
+        "parameters": {},
+        "services": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ({"limits": 1}, "expect: unknown key(s) limits"),
+        ({"nofile": 0}, "expect.nofile: 0 is not a number"),
+        ({"nofile": True}, "expect.nofile: True is not a number"),
+        ({"nofile": "lots"}, "expect.nofile: 'lots' is not a number"),
+        ({"sysctl": ["net.core.somaxconn"]}, "expect.sysctl: must be a dictionary"),
+        ({"sysctl": {"net/core/somaxconn": 1}}, "is not a sysctl key"),
+        ({"sysctl": {"net..core": 1}}, "is not a sysctl key"),
+        ({"parameters": {"bad name": 1}}, "is not a main.cf parameter name"),
+        ({"parameters": {"mynetworks": ["a"]}}, "expect.parameters.mynetworks: ['a'] is not"),
+        ({"parameters": {"relayhost": None}}, "expect.parameters.relayhost: None is not"),
+        ({"services": {"smtp": {"maxproc": 1}}}, "'smtp' is not name/type"),
+        ({"services": {"smtp/inet": 100}}, "expect.services.smtp/inet: must be a dictionary"),
+        ({"services": {"smtp/inet": {"limit": 1}}}, "unknown field 'limit'"),
+        ({"services": []}, "expect.services: must be a dictionary"),
+    ],
+)
+def test_check_expect_refuses(expect, message):
+    _expect, errors = rt.check_expect(expect)
+    assert any(message in error for error in errors), errors
+
+
+def test_check_names():
+    assert rt.check_names(["default_process_limit"], ["smtp/inet"], ["fs.file-max"]) == []
+    errors = rt.check_names(["a b"], ["smtp"], ["../etc", ".x"])
+    assert len(errors) == 4
+
+
+# -- collect and compare, on a fake Debian 12 host ---------------------------------------------
+
+PID = 347
+
+
+class Host:
+    """A Debian 12 host as the fixtures show it: Postfix running under postfix@-.service."""
+
+    def __init__(self, tmp_path):
+        self.root = tmp_path / "root"
+        self.spool = tmp_path / "spool"
+        self.values = {
+            "queue_directory": str(self.spool),
+            "default_process_limit": "150",
+            "smtpd_helo_required": "no",
+        }
+        self.outputs = {
+            "postconf -M": (0, fixture("debian12-postconf-M-listeners.txt"), ""),
+            "ss": (0, fixture("debian12-ss-Hltn-before.txt"), ""),
+            "systemctl": (0, fixture("debian12-systemctl-show-dropin-not-loaded.txt"), ""),
+        }
+        self.missing = set()
+        self.calls = []
+        self.write("proc/sys/net/core/somaxconn", "4096\n")
+        self.write("proc/sys/net/ipv4/ip_local_port_range", "32768\t60999\n")
+        self.start(fixture("debian12-master-limits-before.txt"))
+        self.write(
+            "etc/systemd/system/postfix@-.service.d/60-sbs-tuning.conf",
+            "[Service]\nLimitNOFILE=8192\n",
+        )
+
+    def write(self, rel, text):
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def start(self, limits):
+        (self.spool / "pid").mkdir(parents=True, exist_ok=True)
+        (self.spool / "pid" / "master.pid").write_text(f"{PID:>10}\n")
+        self.write(f"proc/{PID}/comm", "master\n")
+        self.write(f"proc/{PID}/limits", limits)
+        self.write(f"proc/{PID}/cgroup", fixture("debian12-master-cgroup-v1.txt"))
+
+    def stop(self):
+        (self.spool / "pid" / "master.pid").unlink()
+
+    def __call__(self, argv, binary=False):
+        self.calls.append(" ".join(argv))
+        name = argv[0]
+        if name in self.missing:
+            return 127, "", f"{name}: command not found"
+        if name == "postconf" and argv[3:] == ["-M"]:
+            return self.outputs["postconf -M"]
+        if name == "postconf":
+            assert argv[1:3] == ["-c", "/etc/postfix"]
+            known = [n for n in argv[3:] if n in self.values]
+            return 0, "".join(f"{n} = {self.values[n]}\n" for n in known), ""
+        return self.outputs[name]
+
+    def collect(self, **kwargs):
+        return rt.collect(self, root=str(self.root), getservbyname=getservbyname, **kwargs)
+
+
+@pytest.fixture
+def host(tmp_path):
+    return Host(tmp_path)
+
+
+EXPECT = {
+    "nofile": 8192,
+    "sysctl": {"net.core.somaxconn": 4096},
+    "parameters": {"default_process_limit": 150},
+    "services": {"smtp/inet": {"maxproc": "-"}, "submission/inet": {"maxproc": 20}},
+}
+
+
+def _expect(**changes):
+    expect, errors = rt.check_expect(dict(EXPECT, **changes))
+    assert errors == []
+    return expect
+
+
+def test_collect_reads_everything_in_one_pass(host):
+    runtime, warnings = host.collect(
+        parameters=["default_process_limit", "nosuchparam"],
+        services=["smtp/inet", "submission/inet", "smtps/inet"],
+        sysctl=["net.ipv4.ip_local_port_range"],
+    )
+    assert warnings == []
+    assert runtime["installed"] is True
+    assert runtime["running"] is True
+    assert runtime["master_pid"] == PID
+    assert runtime["queue_directory"] == str(host.spool)
+    assert runtime["nofile"] == {"soft": 20000, "hard": 20000}
+    assert runtime["somaxconn"] == 4096
+    assert runtime["sysctl"] == {"net.ipv4.ip_local_port_range": "32768 60999"}
+    assert runtime["default_process_limit"] == 150
+    assert runtime["parameters"] == {"default_process_limit": "150", "nosuchparam": None}
+    assert runtime["services"]["smtp/inet"]["maxproc_effective"] == 150
+    assert runtime["services"]["submission/inet"]["maxproc"] == "20"
+    assert runtime["services"]["smtps/inet"] is None
+    assert runtime["unit"]["name"] == "postfix@-.service"  # from the master's cgroup
+    assert runtime["unit"]["drop_ins_not_loaded"] == [
+        "/etc/systemd/system/postfix@-.service.d/60-sbs-tuning.conf"
+    ]
+    assert runtime["daemon_reload_needed"] is True
+    assert runtime["listen_backlogs"] == {
+        "127.0.0.1:10025/inet": [{"address": "127.0.0.1", "port": 10025, "backlog": 150}],
+        "smtp/inet": [
+            {"address": "0.0.0.0", "port": 25, "backlog": 100},
+            {"address": "::", "port": 25, "backlog": 100},
+        ],
+        "submission/inet": [
+            {"address": "0.0.0.0", "port": 587, "backlog": 150},
+            {"address": "::", "port": 587, "backlog": 150},
+        ],
+    }
+    assert runtime["listen_backlog_expected"] == 150
+    assert "mismatches" not in runtime
+    assert "restart_reasons" not in runtime
+    # Only reads: postconf (values, then master.cf), systemctl show, ss.
+    assert [c.split()[0].rpartition("/")[2] for c in host.calls] == [
+        "postconf",
+        "postconf",
+        "systemctl",
+        "ss",
+    ]
+    assert host.calls[2].startswith("systemctl show -p Id -p LoadState")
+    assert host.calls[2].endswith(" postfix@-.service")
+
+
+def test_first_run_needs_daemon_reload_and_one_restart(host):
+    runtime, _warnings = host.collect(service="postfix@-", expect=_expect())
+    assert runtime["daemon_reload_needed"] is True
+    assert runtime["restart_reasons"] == [
+        "open-file limit 20000 -> 8192 (LimitNOFILE)",
+        "listen backlog of smtp/inet 100 -> 150 (0.0.0.0:25, [::]:25; set when master(8) "
+        "opens the socket)",
+    ]
+    fixes = {(m["what"], m["fix"]) for m in runtime["mismatches"]}
+    assert fixes == {
+        ("systemd drop-ins of postfix@-.service", "daemon-reload"),
+        ("LimitNOFILE of postfix@-.service (loaded by systemd)", "daemon-reload"),
+        ("open-file limit of the master (hard)", "restart"),
+        ("listen backlog of smtp/inet on 0.0.0.0:25", "restart"),
+        ("listen backlog of smtp/inet on [::]:25", "restart"),
+    }
+    nofile = next(m for m in runtime["mismatches"] if m["what"].startswith("open-file"))
+    assert nofile == {
+        "what": "open-file limit of the master (hard)",
+        "expected": 8192,
+        "in_force": 20000,
+        "fix": "restart",
+        "detail": f"/proc/{PID}/limits; fixed when the master starts",
+    }
+    assert all(m["fix"] in rt.FIXES for m in runtime["mismatches"])
+
+
+def test_after_daemon_reload_and_restart_everything_is_in_force(host):
+    host.outputs["systemctl"] = (0, fixture("debian12-systemctl-show-after.txt"), "")
+    host.outputs["ss"] = (0, fixture("debian12-ss-Hltn-after.txt"), "")
+    host.start(fixture("debian12-master-limits-after.txt"))
+    runtime, warnings = host.collect(service="postfix@-.service", expect=_expect())
+    assert warnings == []
+    assert runtime["mismatches"] == []
+    assert runtime["restart_reasons"] == []
+    assert runtime["daemon_reload_needed"] is False
+    assert runtime["unit"]["drop_ins_not_loaded"] == []
+
+
+def test_a_changed_drop_in_asks_for_daemon_reload(host):
+    host.outputs["systemctl"] = (0, fixture("debian12-systemctl-show-need-daemon-reload.txt"), "")
+    host.start(fixture("debian12-master-limits-after.txt"))
+    runtime, _warnings = host.collect(service="postfix@-", expect=_expect(nofile=4096))
+    assert runtime["daemon_reload_needed"] is True
+    assert [m["fix"] for m in runtime["mismatches"]][:2] == ["daemon-reload", "daemon-reload"]
+    assert runtime["restart_reasons"][0] == "open-file limit 8192 -> 4096 (LimitNOFILE)"
+
+
+def test_files_and_kernel_that_differ_are_fixed_by_no_service_action(host):
+    host.outputs["ss"] = (0, fixture("debian12-ss-Hltn-after.txt"), "")
+    expect = _expect(
+        nofile=None,
+        sysctl={"net.core.somaxconn": 8192},
+        parameters={"default_process_limit": 150, "smtpd_helo_required": True},
+        services={"submission/inet": {"maxproc": 30}, "smtps/inet": {"maxproc": 10}},
+    )
+    runtime, _warnings = host.collect(service="postfix@-", expect=expect)
+    none = [(m["what"], m["expected"], m["in_force"]) for m in runtime["mismatches"]]
+    assert none[1:] == [
+        ("sysctl net.core.somaxconn", "8192", "4096"),
+        ("main.cf smtpd_helo_required", "yes", "no"),
+        ("master.cf smtps/inet maxproc", "10", None),
+        ("master.cf submission/inet maxproc", "30", "20"),
+    ]
+    assert runtime["mismatches"][0]["what"] == "systemd drop-ins of postfix@-.service"
+    assert all(m["fix"] == "none" for m in runtime["mismatches"][1:])
+    assert runtime["restart_reasons"] == []
+
+
+def test_expected_values_set_the_expected_backlog(host):
+    host.outputs["ss"] = (0, fixture("debian12-ss-Hltn-after.txt"), "")
+    # smtp/inet asked for 300 processes, but the kernel caps the backlog at somaxconn 256.
+    expect = _expect(
+        nofile=None,
+        sysctl={"net.core.somaxconn": 256},
+        services={"smtp/inet": {"maxproc": 300}},
+    )
+    runtime, _warnings = host.collect(expect=expect)
+    assert runtime["listen_backlog_expected"] == 256
+    assert "listen backlog of smtp/inet 150 -> 256" in runtime["restart_reasons"][0]
+    # Without the expectation, the files and /proc/sys decide: 150 is in force.
+    plain, _warnings = host.collect(expect=rt.check_expect({})[0])
+    assert plain["listen_backlog_expected"] == 150
+    assert plain["restart_reasons"] == []
+
+
+def test_not_running(host):
+    host.stop()
+    runtime, warnings = host.collect(service="postfix@-", expect=_expect())
+    assert warnings == []
+    assert runtime["running"] is False
+    assert runtime["master_pid"] is None
+    assert runtime["nofile"] is None
+    assert runtime["listen_backlogs"] == {}
+    assert runtime["restart_reasons"] == []
+    assert not any(c.startswith("ss ") for c in host.calls)
+    # systemd still has to read the drop-in before Postfix starts.
+    assert runtime["daemon_reload_needed"] is True
+
+
+def test_not_running_and_no_service_named_has_no_unit(host):
+    host.stop()
+    runtime, _warnings = host.collect()
+    assert runtime["unit"] is None
+    assert not any(c.startswith("systemctl") for c in host.calls)
+
+
+def test_stale_pid_file_is_not_running(host):
+    host.write(f"proc/{PID}/comm", "bash\n")
+    runtime, _warnings = host.collect()
+    assert runtime["running"] is False
+
+
+def test_postfix_not_installed(host):
+    host.stop()
+    host.missing.update({"postconf"})
+    expect = _expect(services={"smtp/inet": {"maxproc": 100}})
+    runtime, warnings = host.collect(service="postfix@-", parameters=["relayhost"], expect=expect)
+    assert warnings == []
+    assert runtime["installed"] is False
+    assert runtime["running"] is False
+    assert runtime["parameters"] == {"relayhost": None, "default_process_limit": None}
+    assert runtime["services"] == {"smtp/inet": None}
+    assert runtime["default_process_limit"] is None
+    assert runtime["listen_backlog_expected"] is None
+    assert runtime["queue_directory"] == "/var/spool/postfix"
+    details = {m["what"]: m["detail"] for m in runtime["mismatches"]}
+    assert details["master.cf smtp/inet maxproc"].startswith("Postfix is not installed")
+
+
+def test_no_systemd_no_ss(host):
+    host.missing.update({"systemctl", "ss"})
+    runtime, warnings = host.collect(service="postfix@-", expect=_expect())
+    assert runtime["unit"] is None
+    assert runtime["daemon_reload_needed"] is False
+    assert runtime["listen_backlogs"] == {}
+    assert warnings == [
+        "ss -Hltn failed (rc=127): ss: command not found; listen backlogs not read "
+        "(ss is in the iproute2 package)"
+    ]
+    # The master's own limit is still read and compared.
+    assert runtime["restart_reasons"] == ["open-file limit 20000 -> 8192 (LimitNOFILE)"]
+
+
+def test_unit_not_found_is_a_warning(host):
+    host.outputs["systemctl"] = (0, fixture("debian12-systemctl-show-not-found.txt"), "")
+    runtime, warnings = host.collect(service="nosuch", expect=_expect())
+    assert runtime["unit"]["load_state"] == "not-found"
+    assert runtime["unit"]["drop_ins_not_loaded"] == []
+    assert "systemd unit nosuch.service is not-found" in warnings[0]
+    assert not any(m["fix"] == "daemon-reload" for m in runtime["mismatches"])
+
+
+def test_postconf_that_fails_is_retried_name_by_name(host):
+    calls = []
+
+    def run(argv, binary=False):
+        calls.append(argv)
+        if argv[0] == "postconf" and len(argv) > 4 and argv[3] != "-M":
+            return 1, "", "postconf: fatal: old Postfix"
+        return host(argv, binary)
+
+    runtime, warnings = rt.collect(
+        run, root=str(host.root), getservbyname=getservbyname, parameters=["nosuch"]
+    )
+    assert runtime["default_process_limit"] == 150
+    assert runtime["parameters"] == {"nosuch": None}
+    assert warnings == []
+
+
+def test_postconf_failing_altogether_is_a_warning(host):
+    def run(argv, binary=False):
+        if argv[0] == "postconf":
+            return 1, "", "postconf: fatal: open /etc/postfix/main.cf: Permission denied"
+        return host(argv, binary)
+
+    runtime, warnings = rt.collect(run, root=str(host.root), getservbyname=getservbyname)
+    assert runtime["installed"] is True
+    assert any("Permission denied" in w for w in warnings)
+
+
+def test_an_inet_service_with_an_unknown_port_name_is_a_warning(host):
+    host.outputs["postconf -M"] = (0, "nosuch inet n - y - - smtpd\n", "")
+    runtime, warnings = host.collect()
+    assert runtime["listen_backlogs"] == {}
+    assert warnings == ["master.cf nosuch/inet: no TCP port known for 'nosuch'"]
+
+
+def test_resolver_maps_links_inside_the_root(tmp_path):
+    (tmp_path / "usr" / "lib").mkdir(parents=True)
+    (tmp_path / "lib").symlink_to("usr/lib")
+    resolve = rt._resolver(str(tmp_path))
+    assert resolve("/lib/systemd/x.conf") == "/usr/lib/systemd/x.conf"
+    (tmp_path / "masked.conf").symlink_to("/dev/null")
+    assert resolve("/masked.conf") == "/dev/null"
