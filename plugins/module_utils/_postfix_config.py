@@ -22,6 +22,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import time
 
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
     SERVICE_TYPES,
@@ -60,6 +61,10 @@ RESTART_PARAMETERS = {
 # with a listen(2) backlog of max(maxproc, default_process_limit) (master_listen.c) and keeps the
 # socket on reload, so this parameter needs a restart only when it moves a listener's backlog.
 RESTART_INPUTS = (*sorted(RESTART_PARAMETERS), "default_process_limit")
+
+# A kept copy of the live files: <backup_dir>/<UTC time of the change>/, with -2, -3 ... when
+# two changes fall in the same second. Only directories named like this are ever pruned.
+BACKUP_NAME_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?$")
 
 _BOOL_FIELDS = ("private", "unprivileged", "chroot")
 _WAKEUP_RE = re.compile(r"^(-|\d+\??)$")
@@ -370,16 +375,17 @@ def make_stage(directory):
     return tempfile.mkdtemp(prefix=f"{base}.sbs-stage.", dir=parent)
 
 
-def populate_stage(stage, directory, main_cf, master_cf):
+def populate_stage(stage, directory, main_cf, master_cf, skip=()):
     """Copy ``directory`` into ``stage`` and write the new main.cf/master.cf there.
 
     Other files (maps referenced as ``$config_directory/...``, ``sasl/``, dynamicmaps.cf.d, ...)
     are copied with their mode and owner so that ``postfix check`` sees what it would see in the
     live directory; symbolic links stay links; sockets and other special files are skipped.
+    Entries named in ``skip`` (the directory of kept copies) are not copied.
     """
     if os.path.isdir(directory):
         for name in os.listdir(directory):
-            if name in (MAIN_CF, MASTER_CF):
+            if name in (MAIN_CF, MASTER_CF) or name in skip:
                 continue
             _copy_entry(os.path.join(directory, name), os.path.join(stage, name))
     for name, text in ((MAIN_CF, main_cf), (MASTER_CF, master_cf)):
@@ -422,6 +428,83 @@ def read_text(path):
             return handle.read()
     except FileNotFoundError:
         return None
+
+
+def backup_name(now):
+    """Name of the directory for a copy taken at ``now`` (seconds since the epoch), in UTC."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+
+
+def keep_copy(directory, backup_dir, now=None):
+    """Copy the live main.cf and master.cf of ``directory`` to ``<backup_dir>/<UTC time>/``.
+
+    The copy is written into a temporary directory first and renamed into place, so a
+    directory with the timestamp name always holds a complete pair (of the files that exist).
+    Directories are created with mode 0700, files with 0600, owned by the user the module runs
+    as (root). Returns the copy's path, or ``None`` when neither file exists. Raises
+    ``OSError``.
+    """
+    now = time.time() if now is None else now
+    sources = [
+        (name, os.path.join(directory, name))
+        for name in (MAIN_CF, MASTER_CF)
+        if os.path.isfile(os.path.join(directory, name))
+    ]
+    if not sources:
+        return None
+    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".sbs-copy.", dir=backup_dir)
+    try:
+        for name, source in sources:
+            target = os.path.join(work, name)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                shutil.copyfileobj(src, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(target, 0o600)
+        os.chmod(work, 0o700)
+        base = backup_name(now)
+        path = os.path.join(backup_dir, base)
+        number = 1
+        # Two changes in the same second each keep their own copy.
+        while os.path.lexists(path):
+            number += 1
+            path = os.path.join(backup_dir, f"{base}-{number}")
+        os.rename(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    _fsync_directory(backup_dir)
+    return path
+
+
+def prune_copies(backup_dir, keep):
+    """Remove the oldest kept copies so that at most ``keep`` remain; return what was removed.
+
+    Only directories whose name is a copy's timestamp (:data:`BACKUP_NAME_RE`) are counted or
+    removed: anything else an admin put in ``backup_dir`` stays.
+    """
+    try:
+        names = os.listdir(backup_dir)
+    except FileNotFoundError:
+        return []
+    copies = sorted(
+        (name for name in names if BACKUP_NAME_RE.match(name)),
+        key=_copy_order,
+    )
+    removed = []
+    for name in copies[: max(0, len(copies) - keep)]:
+        path = os.path.join(backup_dir, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
+
+
+def _copy_order(name):
+    stamp, _sep, number = name.partition("-")
+    return stamp, int(number or 1)
 
 
 class InstallError(Exception):

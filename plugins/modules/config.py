@@ -24,6 +24,11 @@ description:
   - Only if everything passed, replaces the live files atomically (temporary file in the live
     directory and rename; the old pair is kept until both renames succeeded and put back if the
     second one fails). If validation fails the live files stay byte for byte unchanged.
+  - With O(backup_dir), keeps a copy of the live pair it replaces, in
+    C(<backup_dir>/<UTC time>/), before the swap (see O(backup_dir)).
+  - In check mode with C(--diff) it reports the difference between the live files and the new
+    ones without changing anything, which is how to see what adopting an existing, hand-written
+    configuration would change.
   - Does not reload or restart Postfix. It returns RV(restart_required) and RV(restart_reasons)
     so that a handler can run C(postfix reload) or a full stop and start.
   - This module owns both files completely. It is what the C(sbs.postfix.server) role uses; to
@@ -70,6 +75,28 @@ options:
     type: list
     elements: str
     default: []
+  backup_dir:
+    description:
+      - Where to keep a copy of the live C(main.cf) and C(master.cf) before they are replaced.
+        The C(sbs.postfix.server) role passes C(/etc/postfix/sbs-backup).
+      - Only when a file actually changes, and never in check mode, the live pair (both files,
+        also when only one changes) is copied to C(<backup_dir>/<YYYYmmddTHHMMSSZ>/) (UTC time
+        of the change; C(-2), C(-3) ... appended when two changes fall in the same second)
+        before the swap. Directories are created with mode C(0700), the copies with C(0600),
+        owned by the user the module runs as (root).
+      - If the copy cannot be made, the module fails and the live files stay unchanged.
+      - Must be an absolute path. Inside O(config_directory) it is not copied into the staging
+        directory.
+      - Unset (the default), no copies are kept.
+    type: path
+  backup_keep:
+    description:
+      - How many copies to keep in O(backup_dir). After a new copy is made, the oldest are
+        removed until at most this many remain. Only directories named like a copy
+        (C(YYYYmmddTHHMMSSZ), optionally C(-N)) are counted or removed.
+      - At least 1.
+    type: int
+    default: 10
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -78,7 +105,9 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: One before/after entry per file whose content changes.
+    details: >-
+      One before/after entry per file whose content changes, with the live path as header; in
+      check mode this is the difference between the live files and the new ones.
   platform:
     description: Target OS/families that can be operated against.
     support: N/A
@@ -128,6 +157,14 @@ EXAMPLES = r"""
     ignore_warnings:
       - "unused parameter: sbs_site_name="
 
+- name: Apply, keeping the ten last replaced pairs in /etc/postfix/sbs-backup/<UTC time>/
+  sbs.postfix.config:
+    main_cf: "{{ lookup('ansible.builtin.template', 'etc/postfix/main.cf.j2') }}"
+    master_cf: "{{ lookup('ansible.builtin.template', 'etc/postfix/master.cf.j2') }}"
+    backup_dir: /etc/postfix/sbs-backup
+    backup_keep: 10
+  register: postfix_config
+
 - name: Show what would change on a second instance, without changing it
   sbs.postfix.config:
     main_cf: "{{ lookup('ansible.builtin.file', 'postfix-out/main.cf') }}"
@@ -168,6 +205,14 @@ restart_reasons:
       stop and start Postfix when this parameter changes'; master(8) ignores the change on
       reload)
     - master.cf inet listener submission/inet added (new listening socket)
+backup_path:
+  description:
+    - The directory (path) holding the copy of the live main.cf and master.cf made before they
+      were replaced. Null when nothing changed, in check mode, without O(backup_dir), or when
+      there were no live files to copy.
+  returned: always
+  type: str
+  sample: /etc/postfix/sbs-backup/20261130T021500Z
 diff:
   description: One before/after entry per changed file.
   returned: when diff mode is on and a file changes
@@ -255,9 +300,11 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import
     install_files,
     interface_hosts,
     is_local_address,
+    keep_copy,
     listener_hosts,
     make_stage,
     populate_stage,
+    prune_copies,
     read_text,
     remove_stage,
     restart_reasons,
@@ -384,6 +431,37 @@ def validate(run, stage, directory, new_main, new_master, *, ignore_warnings):
     return validation, new_effective
 
 
+def stage_skip(directory, backup_dir):
+    """The kept copies are not part of the configuration: do not copy them into the stage."""
+    if backup_dir is None:
+        return ()
+    parent, name = os.path.split(os.path.normpath(backup_dir))
+    return (name,) if os.path.normpath(parent) == directory else ()
+
+
+def keep_live_copy(module, directory, backup_dir, keep, result):
+    """Copy the live pair into ``backup_dir`` before the swap and prune old copies.
+
+    A copy that cannot be made fails the module with the live files untouched; a copy that
+    cannot be pruned is a warning (the new copy exists, there are just more than ``keep``).
+    """
+    try:
+        path = keep_copy(directory, backup_dir)
+    except OSError as exc:
+        module.fail_json(
+            msg=(
+                f"cannot keep a copy of {directory}/main.cf and master.cf in {backup_dir}: "
+                f"{exc}; live files unchanged"
+            ),
+            **result,
+        )
+    try:
+        prune_copies(backup_dir, keep)
+    except OSError as exc:
+        module.warn(f"cannot remove old copies in {backup_dir} (keeping {keep}): {exc}")
+    return path
+
+
 def selinux_preparer(module):
     if not module.selinux_enabled():
         return None
@@ -406,12 +484,22 @@ def main():
             "master_cf": {"type": "str", "required": True},
             "config_directory": {"type": "path", "default": "/etc/postfix"},
             "ignore_warnings": {"type": "list", "elements": "str", "default": []},
+            "backup_dir": {"type": "path"},
+            "backup_keep": {"type": "int", "default": 10},
         },
         supports_check_mode=True,
     )
     directory = os.path.abspath(module.params["config_directory"])
     if not os.path.isdir(directory):
         module.fail_json(msg=f"config_directory {directory} does not exist or is not a directory")
+    backup_dir = module.params["backup_dir"]
+    if backup_dir is not None and not os.path.isabs(backup_dir):
+        module.fail_json(msg=f"backup_dir {backup_dir} must be an absolute path")
+    if module.params["backup_keep"] < 1:
+        module.fail_json(
+            msg=f"backup_keep is {module.params['backup_keep']}; it must be at least 1 "
+            "(leave backup_dir unset to keep no copies)"
+        )
     new_main = ensure_newline(module.params["main_cf"])
     new_master = ensure_newline(module.params["master_cf"])
     for pattern in module.params["ignore_warnings"]:
@@ -432,7 +520,9 @@ def main():
 
     stage = make_stage(directory)
     try:
-        populate_stage(stage, directory, new_main, new_master)
+        populate_stage(
+            stage, directory, new_main, new_master, skip=stage_skip(directory, backup_dir)
+        )
         validation, new_effective = validate(
             run,
             stage,
@@ -451,6 +541,7 @@ def main():
         ),
         "restart_required": False,
         "restart_reasons": [],
+        "backup_path": None,
         "validation": validation,
     }
     changed = old_main != new_main or old_master != new_master
@@ -491,6 +582,10 @@ def main():
     result.update(changed=True, restart_required=bool(reasons), restart_reasons=reasons)
 
     if not module.check_mode:
+        if backup_dir is not None:
+            result["backup_path"] = keep_live_copy(
+                module, directory, backup_dir, module.params["backup_keep"], result
+            )
         contents = {}
         if old_main != new_main:
             contents[MAIN_CF] = new_main

@@ -458,6 +458,112 @@ def test_two_stages_never_collide(live):
         cfg.remove_stage(second)
 
 
+def test_stage_skips_the_kept_copies(live):
+    (live / "sbs-backup" / "20261130T021500Z").mkdir(parents=True)
+    stage = cfg.make_stage(str(live))
+    try:
+        cfg.populate_stage(stage, str(live), "new main\n", "new master\n", skip=("sbs-backup",))
+        assert not os.path.exists(os.path.join(stage, "sbs-backup"))
+        assert os.path.exists(os.path.join(stage, "dynamicmaps.cf"))
+    finally:
+        cfg.remove_stage(stage)
+
+
+# --- kept copies -------------------------------------------------------------------------------
+
+NOW = 1796004300  # 2026-11-30T02:05:00Z
+
+
+def test_backup_name_is_utc():
+    assert cfg.backup_name(NOW) == "20261130T020500Z"
+    assert cfg.BACKUP_NAME_RE.match("20261130T020500Z")
+    assert cfg.BACKUP_NAME_RE.match("20261130T020500Z-2")
+    for name in ("20261130T020500", "2026-11-30T02:05:00Z", "20261130T020500Z.old", "latest"):
+        assert not cfg.BACKUP_NAME_RE.match(name), name
+
+
+def test_keep_copy_of_the_live_pair(live, tmp_path):
+    backup_dir = tmp_path / "sbs-backup"
+    path = cfg.keep_copy(str(live), str(backup_dir), now=NOW)
+    assert path == str(backup_dir / "20261130T020500Z")
+    copy = pathlib.Path(path)
+    assert sorted(os.listdir(copy)) == ["main.cf", "master.cf"]
+    assert (copy / "main.cf").read_bytes() == (live / "main.cf").read_bytes()
+    assert (copy / "master.cf").read_bytes() == (live / "master.cf").read_bytes()
+    assert stat.S_IMODE(backup_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o700
+    assert stat.S_IMODE((copy / "main.cf").stat().st_mode) == 0o600
+    assert stat.S_IMODE((copy / "master.cf").stat().st_mode) == 0o600
+    assert os.listdir(backup_dir) == ["20261130T020500Z"]  # no temporary directory left
+
+
+def test_keep_copy_same_second_gets_its_own_directory(live, tmp_path):
+    backup_dir = str(tmp_path / "sbs-backup")
+    first = cfg.keep_copy(str(live), backup_dir, now=NOW)
+    (live / "main.cf").write_text("changed\n")
+    second = cfg.keep_copy(str(live), backup_dir, now=NOW)
+    third = cfg.keep_copy(str(live), backup_dir, now=NOW)
+    assert [os.path.basename(p) for p in (first, second, third)] == [
+        "20261130T020500Z",
+        "20261130T020500Z-2",
+        "20261130T020500Z-3",
+    ]
+    assert pathlib.Path(first, "main.cf").read_text() == MAIN
+    assert pathlib.Path(second, "main.cf").read_text() == "changed\n"
+
+
+def test_keep_copy_of_only_what_exists(tmp_path):
+    directory = tmp_path / "postfix"
+    directory.mkdir()
+    assert cfg.keep_copy(str(directory), str(tmp_path / "b"), now=NOW) is None
+    assert not (tmp_path / "b").exists()
+    (directory / "main.cf").write_text(MAIN)
+    path = cfg.keep_copy(str(directory), str(tmp_path / "b"), now=NOW)
+    assert os.listdir(path) == ["main.cf"]
+
+
+def test_keep_copy_failure_leaves_nothing_half_written(live, tmp_path, monkeypatch):
+    backup_dir = tmp_path / "sbs-backup"
+
+    def rename(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cfg.os, "rename", rename)
+    with pytest.raises(OSError, match="No space left"):
+        cfg.keep_copy(str(live), str(backup_dir), now=NOW)
+    assert os.listdir(backup_dir) == []
+
+
+def test_prune_keeps_the_newest_and_only_touches_copies(tmp_path):
+    backup_dir = tmp_path / "sbs-backup"
+    names = [
+        "20261128T100000Z",
+        "20261129T100000Z",
+        "20261129T100000Z-2",
+        "20261129T100000Z-10",
+        "20261130T020500Z",
+    ]
+    for name in names:
+        (backup_dir / name).mkdir(parents=True)
+        (backup_dir / name / "main.cf").write_text(name)
+    (backup_dir / "before-migration").mkdir()
+    (backup_dir / "README").write_text("kept by hand\n")
+    removed = cfg.prune_copies(str(backup_dir), 2)
+    assert [os.path.basename(p) for p in removed] == [
+        "20261128T100000Z",
+        "20261129T100000Z",
+        "20261129T100000Z-2",
+    ]
+    assert sorted(os.listdir(backup_dir)) == [
+        "20261129T100000Z-10",
+        "20261130T020500Z",
+        "README",
+        "before-migration",
+    ]
+    assert cfg.prune_copies(str(backup_dir), 2) == []
+    assert cfg.prune_copies(str(tmp_path / "missing"), 2) == []
+
+
 # --- install_files -----------------------------------------------------------------------------
 
 

@@ -412,3 +412,128 @@ def test_first_installation_asks_for_restart(tmp_path, postfix, capsys):
         f"no previous main.cf and master.cf in {directory}: Postfix starts with the new configuration"
     ]
     assert (directory / "main.cf").read_text() == MAIN
+
+
+# --- kept copies and the adopt view ------------------------------------------------------------
+
+HAND_WRITTEN_MAIN = MAIN.replace("mailbox_size_limit = 0", "mailbox_size_limit = 51200000")
+
+
+def live_pair(live):
+    return {name: (live / name).read_bytes() for name in ("main.cf", "master.cf")}
+
+
+def copies(backup_dir):
+    return sorted(os.listdir(backup_dir)) if backup_dir.exists() else []
+
+
+def test_a_change_keeps_a_copy_of_the_live_pair(live, postfix, capsys):
+    backup_dir = live / "sbs-backup"
+    old = live_pair(live)
+    new_main = MAIN + "message_size_limit = 52428800\n"
+    result = run_module(args(live, main=new_main, backup_dir=str(backup_dir)), capsys)
+    assert result["rc"] == 0
+    assert result["changed"] is True
+    [name] = copies(backup_dir)
+    assert _postfix_config.BACKUP_NAME_RE.match(name)
+    assert result["backup_path"] == str(backup_dir / name)
+    # Both files, as they were before the swap, also the master.cf that did not change.
+    assert live_pair(backup_dir / name) == old
+    assert (live / "main.cf").read_text() == new_main
+    assert oct((backup_dir / name / "main.cf").stat().st_mode & 0o777) == "0o600"
+    assert oct((backup_dir / name).stat().st_mode & 0o777) == "0o700"
+    # The copies were not staged as part of the configuration.
+    assert all(not os.path.exists(os.path.join(stage, "sbs-backup")) for stage in postfix.stages)
+    # No change, no copy.
+    again = run_module(args(live, main=new_main, backup_dir=str(backup_dir)), capsys)
+    assert again["changed"] is False
+    assert again["backup_path"] is None
+    assert copies(backup_dir) == [name]
+
+
+def test_no_copy_without_backup_dir_or_in_check_mode(live, postfix, capsys, tmp_path):
+    backup_dir = tmp_path / "sbs-backup"
+    new_main = MAIN + "message_size_limit = 52428800\n"
+    result = run_module(
+        args(live, main=new_main, backup_dir=str(backup_dir)), capsys, check_mode=True
+    )
+    assert result["changed"] is True
+    assert result["backup_path"] is None
+    assert not backup_dir.exists()
+    result = run_module(args(live, main=new_main), capsys)
+    assert result["changed"] is True
+    assert result["backup_path"] is None
+
+
+def test_old_copies_are_pruned_to_backup_keep(live, postfix, capsys, tmp_path):
+    backup_dir = tmp_path / "sbs-backup"
+    old = [f"202611{day:02d}T120000Z" for day in range(1, 13)]
+    for name in old:
+        (backup_dir / name).mkdir(parents=True)
+    (backup_dir / "keep-me").mkdir()
+    new_main = MAIN + "message_size_limit = 52428800\n"
+    result = run_module(
+        args(live, main=new_main, backup_dir=str(backup_dir), backup_keep=3), capsys
+    )
+    new = os.path.basename(result["backup_path"])
+    assert copies(backup_dir) == sorted([*old[-2:], new, "keep-me"])
+
+
+def test_a_copy_that_cannot_be_made_changes_nothing(live, postfix, capsys, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    old = live_pair(live)
+    result = run_module(
+        args(live, main=MAIN + "message_size_limit = 1\n", backup_dir=str(blocker / "b")),
+        capsys,
+    )
+    assert result["rc"] == 1
+    assert result["msg"].startswith(
+        f"cannot keep a copy of {live}/main.cf and master.cf in {blocker / 'b'}: "
+    )
+    assert result["msg"].endswith("; live files unchanged")
+    assert live_pair(live) == old
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"backup_keep": 0}, "backup_keep is 0; it must be at least 1"),
+        ({"backup_dir": "sbs-backup"}, "backup_dir sbs-backup must be an absolute path"),
+    ],
+)
+def test_backup_options_are_checked_first(live, postfix, capsys, extra, message):
+    result = run_module(args(live, **{"backup_dir": "/etc/postfix/sbs-backup", **extra}), capsys)
+    assert result["rc"] == 1
+    assert result["msg"].startswith(message)
+    assert postfix.calls == []
+
+
+def test_adopt_view_shows_live_against_rendered_with_headers(live, postfix, capsys, tmp_path):
+    """check mode + diff on a hand-written configuration: the difference, nothing written."""
+    (live / "main.cf").write_text(HAND_WRITTEN_MAIN)
+    (live / "master.cf").write_text(MASTER.replace(SMTP_INET, "smtp inet n - y - 20 smtpd"))
+    before = live_pair(live)
+    backup_dir = tmp_path / "sbs-backup"
+    result = run_module(args(live, backup_dir=str(backup_dir)), capsys, check_mode=True, diff=True)
+    assert result["rc"] == 0
+    assert result["changed"] is True
+    assert result["changed_parameters"] == ["mailbox_size_limit", "smtp/inet"]
+    assert result["diff"] == [
+        {
+            "before": HAND_WRITTEN_MAIN,
+            "after": MAIN,
+            "before_header": f"{live}/main.cf (live)",
+            "after_header": f"{live}/main.cf (new)",
+        },
+        {
+            "before": before["master.cf"].decode(),
+            "after": MASTER,
+            "before_header": f"{live}/master.cf (live)",
+            "after_header": f"{live}/master.cf (new)",
+        },
+    ]
+    assert live_pair(live) == before
+    assert result["backup_path"] is None
+    assert not backup_dir.exists()
+    assert no_stage_left(live)
