@@ -1,0 +1,409 @@
+# Copyright: (c) 2026, sbs.postfix maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""master.cf: the services the server role writes, how the stock services, the role's optional
+services, the other roles' contributions and the admin's services and overrides merge, and how
+one service is rendered.
+
+Private to the sbs.postfix collection: not a public API, may change without notice.
+
+Controller side, pure functions; refusals are ``ConfigError`` naming the variable, as in
+``_main_cf``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import (
+    listen_backlog,
+)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
+    as_list,
+    check_contribution,
+    check_param_name,
+    fail,
+    render_value,
+)
+
+SERVICE_TYPES = ("inet", "unix", "unix-dgram", "fifo", "pass")
+SERVICE_KEYS = (
+    "name",
+    "type",
+    "private",
+    "unpriv",
+    "chroot",
+    "wakeup",
+    "maxproc",
+    "command",
+    "args",
+    "options",
+    "enabled",
+)
+OVERRIDE_KEYS = ("maxproc", "enabled", "options")
+_SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
+_COMMAND_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+# Column widths of Debian's master.cf, so a rendered file reads like the stock one.
+_WIDTHS = (10, 5, 7, 7, 7, 7, 7)
+
+
+@dataclass
+class Service:
+    """One master.cf service, every field as master.cf writes it (``-`` for the default)."""
+
+    name: str
+    type: str
+    private: str = "-"
+    unpriv: str = "-"
+    chroot: str = "-"
+    wakeup: str = "-"
+    maxproc: str = "-"
+    command: str = ""
+    args: list[str] = field(default_factory=list)
+    options: dict[str, object] = field(default_factory=dict)
+    enabled: bool = True
+
+    @property
+    def key(self):
+        return f"{self.name}/{self.type}"
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "type": self.type,
+            "private": self.private,
+            "unpriv": self.unpriv,
+            "chroot": self.chroot,
+            "wakeup": self.wakeup,
+            "maxproc": self.maxproc,
+            "command": self.command,
+            "args": list(self.args),
+            "options": dict(self.options),
+            "enabled": self.enabled,
+        }
+
+
+class SetBy(NamedTuple):
+    """Which contribution set a service field, and to what (for conflicts between roles)."""
+
+    where: str
+    rendered: str | None
+
+
+# --------------------------------------------------------------------------------------------
+# One service
+
+
+def _flag(where, value, name):
+    if value is None or value in ("-", "y", "n"):
+        return "-" if value is None else value
+    if isinstance(value, bool):
+        return "y" if value else "n"
+    fail(
+        f"{where}.{name}",
+        f"{value!r} is not a boolean",
+        "true, false or null (Postfix's default)",
+    )
+
+
+def _number(where, value, name, allow_query=False):
+    if value is None or value == "-":
+        return "-"
+    text = str(value)
+    if isinstance(value, bool) or not re.match(
+        r"^[0-9]+" + (r"\??" if allow_query else "") + "$", text
+    ):
+        allowed = "an integer >= 0 or null (Postfix's default)"
+        if allow_query:
+            allowed = "an integer >= 0, optionally followed by ? (wake up only when used), or null"
+        fail(f"{where}.{name}", f"{value!r} is not valid", allowed)
+    return text
+
+
+def check_service(where, service):
+    """Refuse a service without a usable name and type, or with keys master.cf has no use for."""
+    if not isinstance(service, dict):
+        fail(
+            where,
+            f"{service!r} is not a dictionary",
+            "a service with name, type and command",
+        )
+    unknown = sorted(set(service) - set(SERVICE_KEYS) - {"state"})
+    if unknown:
+        fail(where, f"unknown key(s) {', '.join(unknown)}", ", ".join(SERVICE_KEYS))
+    name = service.get("name")
+    if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name):
+        fail(
+            f"{where}.name",
+            f"{name!r} is not a service name",
+            "a name without spaces (smtp, 587, 127.0.0.1:10025)",
+        )
+    if service.get("type") not in SERVICE_TYPES:
+        fail(
+            f"{where}.type",
+            f"{service.get('type')!r} is not a master.cf service type",
+            ", ".join(SERVICE_TYPES),
+        )
+
+
+def normalise_service(where, service):
+    """A service dictionary (booleans, numbers, nulls) as a checked ``Service``."""
+    check_service(where, service)
+    command = service.get("command")
+    if not isinstance(command, str) or not _COMMAND_RE.match(command):
+        fail(
+            f"{where}.command",
+            f"{command!r} is not a Postfix daemon name",
+            "a program in daemon_directory (smtpd, smtp, pipe, lmtp, ...)",
+        )
+    args = service.get("args") or []
+    if not isinstance(args, list) or not all(
+        isinstance(a, str) and a.strip() and "\n" not in a for a in args
+    ):
+        fail(
+            f"{where}.args",
+            f"{args!r} is not a list of non-empty strings",
+            "a list of command arguments",
+        )
+    options = service.get("options") or {}
+    if not isinstance(options, dict):
+        fail(
+            f"{where}.options",
+            f"{options!r} is not a dictionary",
+            "a dictionary of -o overrides {parameter: value}",
+        )
+    enabled = service.get("enabled", True)
+    if not isinstance(enabled, bool):
+        fail(f"{where}.enabled", f"{enabled!r} is not a boolean", "true or false")
+    return Service(
+        name=service["name"],
+        type=service["type"],
+        private=_flag(where, service.get("private"), "private"),
+        unpriv=_flag(where, service.get("unpriv"), "unpriv"),
+        chroot=_flag(where, service.get("chroot"), "chroot"),
+        wakeup=_number(where, service.get("wakeup"), "wakeup", allow_query=True),
+        maxproc=_number(where, service.get("maxproc"), "maxproc"),
+        command=command,
+        args=list(args),
+        options=dict(options),
+        enabled=enabled,
+    )
+
+
+def render_option(name, value, where="options"):
+    """Render one ``-o name=value`` override; values with spaces use Postfix's ``{ }`` form."""
+    check_param_name(f"{where}.{name}", name)
+    if isinstance(value, (list, tuple)):
+        text = ",".join(as_list(f"{where}.{name}", value))
+    else:
+        text = render_value(value, f"{where}.{name}")
+    if re.search(r"\s", text) or text == "":
+        return f"-o {{ {name} = {text} }}"
+    return f"-o {name}={text}"
+
+
+def service_lines(service):
+    """Render one service as master.cf lines (the service line, then indented -o and args)."""
+    where = f"master.cf service {service.get('name')}/{service.get('type')}"
+    checked = normalise_service(where, service)
+    fields = (
+        checked.name,
+        checked.type,
+        checked.private,
+        checked.unpriv,
+        checked.chroot,
+        checked.wakeup,
+        checked.maxproc,
+    )
+    line = "".join(
+        f"{value:<{width}} " for value, width in zip(fields, _WIDTHS, strict=True)
+    )
+    lines = [line + checked.command]
+    lines.extend(
+        f"  {render_option(name, value, where + '.options')}"
+        for name, value in checked.options.items()
+    )
+    lines.extend(f"  {arg}" for arg in checked.args)
+    return lines
+
+
+def service_listen_backlog(maxproc, default_process_limit, somaxconn=None):
+    """The listen backlog master(8) gives an inet listener whose master.cf maxproc field is
+    ``maxproc`` (``-`` for the default): the rule the ``config`` module uses to decide on a
+    restart. ``None`` when maxproc is not a number."""
+    try:
+        limit = int(default_process_limit)
+        cap = None if somaxconn is None else int(somaxconn)
+    except (TypeError, ValueError):
+        fail(
+            "postfix_listen_backlog",
+            f"default_process_limit {default_process_limit!r} or somaxconn {somaxconn!r} "
+            "is not a number",
+            "integers as postconf and /proc/sys/net/core/somaxconn print them",
+        )
+    return listen_backlog({"process_limit": str(maxproc).strip()}, limit, cap)
+
+
+# --------------------------------------------------------------------------------------------
+# The merge
+
+
+def _apply_override(where, service, override):
+    if not isinstance(override, dict):
+        fail(
+            where,
+            f"{override!r} is not a dictionary",
+            "a dictionary with maxproc, enabled, options",
+        )
+    unknown = sorted(set(override) - set(OVERRIDE_KEYS))
+    if unknown:
+        fail(where, f"unknown key(s) {', '.join(unknown)}", ", ".join(OVERRIDE_KEYS))
+    if "maxproc" in override:
+        service.maxproc = _number(where, override["maxproc"], "maxproc")
+    if "enabled" in override:
+        if not isinstance(override["enabled"], bool):
+            fail(
+                f"{where}.enabled",
+                f"{override['enabled']!r} is not a boolean",
+                "true or false",
+            )
+        service.enabled = override["enabled"]
+    options = override.get("options") or {}
+    if not isinstance(options, dict):
+        fail(
+            f"{where}.options",
+            f"{options!r} is not a dictionary",
+            "a dictionary of -o overrides; null removes one",
+        )
+    for key, value in options.items():
+        check_param_name(f"{where}.options.{key}", key)
+        if value is None:
+            service.options.pop(key, None)
+        else:
+            service.options[key] = value
+
+
+class _Table:
+    """The services so far, in master.cf order, keyed ``name/type``."""
+
+    def __init__(self):
+        self.services: dict[str, Service] = {}
+
+    def add(self, where, service, replace):
+        if isinstance(service, dict) and service.get("state") == "absent":
+            check_service(where, service)
+            self.services.pop(f"{service['name']}/{service['type']}", None)
+            return
+        if isinstance(service, dict) and service.get("state", "present") != "present":
+            fail(
+                f"{where}.state",
+                f"{service.get('state')!r} is not a state",
+                "present or absent",
+            )
+        checked = normalise_service(where, service)
+        if checked.key in self.services and not replace:
+            fail(
+                where,
+                f"service {checked.key} is already defined",
+                "a service name/type that no other role defines",
+            )
+        # Replacing keeps the service's place, as editing master.cf in place would.
+        self.services[checked.key] = checked
+
+    def get(self, where, key):
+        if key not in self.services:
+            fail(
+                where,
+                f"no master.cf service {key}",
+                "one of " + ", ".join(self.services),
+            )
+        return self.services[key]
+
+
+def _contributed_overrides(table, contributions):
+    """The contributions' ``master`` overrides, refusing two roles that disagree."""
+    set_by: dict[tuple[str, str], SetBy] = {}
+    for contributor in sorted(contributions):
+        for key, override in contributions[contributor].get("master", {}).items():
+            where = f"sbs_postfix_contributions.{contributor}.master.{key}"
+            service = table.get(where, key)
+            options = (
+                (override.get("options") or {}) if isinstance(override, dict) else {}
+            )
+            for option, value in options.items():
+                rendered = (
+                    None if value is None else render_option(option, value, where)
+                )
+                previous = set_by.get((key, option))
+                if previous and previous.rendered != rendered:
+                    fail(
+                        f"{where}.options.{option}",
+                        f"conflicts with {previous.where}",
+                        "one value per service option across roles",
+                    )
+                set_by[(key, option)] = SetBy(where, rendered)
+            if isinstance(override, dict) and "maxproc" in override:
+                previous = set_by.get((key, "maxproc"))
+                if previous and previous.rendered != str(override["maxproc"]):
+                    fail(
+                        f"{where}.maxproc",
+                        f"conflicts with {previous.where}",
+                        "one maxproc per service across roles",
+                    )
+                set_by[(key, "maxproc")] = SetBy(where, str(override["maxproc"]))
+            _apply_override(where, service, override)
+
+
+def merge_master(
+    defaults, services=None, overrides=None, contributions=None, optional=None
+):
+    """Build the final list of master.cf services.
+
+    :param defaults: the stock services (Debian's master.cf) as dictionaries.
+    :param services: ``server_master_services``: services to add, or to replace when
+        ``name``/``type`` match a default; ``state: absent`` removes one.
+    :param overrides: ``server_master_overrides``: ``{"name/type": {maxproc, enabled, options}}``.
+    :param optional: the server role's optional services (submission, smtps, LMTP transport),
+        added after the defaults and before everything else.
+    :param contributions: ``sbs_postfix_contributions``; their ``services`` are added and their
+        ``master`` overrides applied before the admin's (the admin wins; two roles that set the
+        same option differently fail).
+    :returns: list of ``Service`` (disabled ones dropped).
+    """
+    contributions = contributions or {}
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        fail(
+            "server_master_overrides",
+            f"{overrides!r} is not a dictionary",
+            'a dictionary keyed "name/type" (smtp/inet)',
+        )
+    table = _Table()
+    for index, service in enumerate(defaults or []):
+        table.add(f"SBS default master service [{index}]", service, replace=True)
+    for service in optional or []:
+        where = (
+            f"the {service.get('name')} service (server_*_options, server_*_maxproc)"
+        )
+        table.add(where, service, replace=True)
+    for contributor in sorted(contributions):
+        data = check_contribution(contributor, contributions[contributor])
+        for index, service in enumerate(data.get("services", [])):
+            where = f"sbs_postfix_contributions.{contributor}.services[{index}]"
+            table.add(where, service, replace=False)
+    if services is not None and not isinstance(services, list):
+        fail(
+            "server_master_services",
+            f"{services!r} is not a list",
+            "a list of services",
+        )
+    for index, service in enumerate(services or []):
+        table.add(f"server_master_services[{index}]", service, replace=True)
+
+    _contributed_overrides(table, contributions)
+    for key, override in overrides.items():
+        where = f"server_master_overrides.{key}"
+        _apply_override(where, table.get(where, key), override)
+    return [service for service in table.services.values() if service.enabled]

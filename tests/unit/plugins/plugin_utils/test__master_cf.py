@@ -1,0 +1,338 @@
+# Copyright: (c) 2026, sbs.postfix maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Tests for master.cf services and their merge (plugins/plugin_utils/_master_cf.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import ConfigError
+from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
+    merge_master,
+    render_option,
+    service_lines,
+    service_listen_backlog,
+)
+
+
+def master(*args, **kwargs):
+    return [service.as_dict() for service in merge_master(*args, **kwargs)]
+
+
+# ---------------------------------------------------------------- master.cf
+
+STOCK = [
+    {
+        "name": "smtp",
+        "type": "inet",
+        "private": False,
+        "chroot": True,
+        "command": "smtpd",
+    },
+    {
+        "name": "pickup",
+        "type": "unix",
+        "private": False,
+        "chroot": True,
+        "wakeup": 60,
+        "maxproc": 1,
+        "command": "pickup",
+    },
+    {
+        "name": "relay",
+        "type": "unix",
+        "chroot": True,
+        "command": "smtp",
+        "options": {"syslog_name": "postfix/$service_name"},
+    },
+    {
+        "name": "postlog",
+        "type": "unix-dgram",
+        "private": False,
+        "chroot": False,
+        "maxproc": 1,
+        "command": "postlogd",
+    },
+    {
+        "name": "maildrop",
+        "type": "unix",
+        "unpriv": False,
+        "chroot": False,
+        "command": "pipe",
+        "args": ["flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}"],
+    },
+]
+
+
+def test_master_lines_match_debian_layout():
+    assert service_lines(STOCK[0]) == [
+        "smtp       inet  n       -       y       -       -       smtpd"
+    ]
+    assert service_lines(STOCK[1]) == [
+        "pickup     unix  n       -       y       60      1       pickup"
+    ]
+    assert service_lines(STOCK[2])[1] == "  -o syslog_name=postfix/$service_name"
+    assert service_lines(STOCK[3])[0].startswith("postlog    unix-dgram n ")
+    assert (
+        service_lines(STOCK[4])[1]
+        == "  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("smtpd_sasl_auth_enable", True, "-o smtpd_sasl_auth_enable=yes"),
+        (
+            "smtpd_client_restrictions",
+            ["permit_sasl_authenticated", "reject"],
+            "-o smtpd_client_restrictions=permit_sasl_authenticated,reject",
+        ),
+        (
+            "smtpd_client_connection_count_limit",
+            10,
+            "-o smtpd_client_connection_count_limit=10",
+        ),
+        (
+            "smtpd_banner",
+            "$myhostname ESMTP ready",
+            "-o { smtpd_banner = $myhostname ESMTP ready }",
+        ),
+        ("content_filter", "", "-o { content_filter =  }"),
+    ],
+)
+def test_master_option(name, value, expected):
+    assert render_option(name, value) == expected
+
+
+def test_master_merge_order_overrides_and_contributions():
+    services = master(
+        STOCK,
+        services=[
+            {
+                "name": "submission",
+                "type": "inet",
+                "private": False,
+                "chroot": True,
+                "command": "smtpd",
+                "options": {"syslog_name": "postfix/submission"},
+            },
+            {"name": "maildrop", "type": "unix", "state": "absent"},
+        ],
+        overrides={
+            "smtp/inet": {
+                "maxproc": 20,
+                "options": {"smtpd_client_connection_count_limit": 5},
+            },
+            "relay/unix": {"options": {"syslog_name": None}},
+        },
+        contributions={
+            "tuning": {
+                "master": {
+                    "smtp/inet": {
+                        "options": {"smtpd_client_connection_count_limit": 10},
+                        "maxproc": 50,
+                    }
+                }
+            },
+            "dkim": {
+                "services": [
+                    {
+                        "name": "127.0.0.1:10025",
+                        "type": "inet",
+                        "private": False,
+                        "command": "smtpd",
+                    }
+                ]
+            },
+        },
+    )
+    keys = [f"{s['name']}/{s['type']}" for s in services]
+    assert keys == [
+        "smtp/inet",
+        "pickup/unix",
+        "relay/unix",
+        "postlog/unix-dgram",
+        "127.0.0.1:10025/inet",
+        "submission/inet",
+    ]
+    smtp = services[0]
+    assert smtp["maxproc"] == "20"
+    assert smtp["options"] == {"smtpd_client_connection_count_limit": 5}
+    assert services[2]["options"] == {}
+
+
+def test_master_lines_of_merged_services():
+    services = master(STOCK)
+    assert [service_lines(s) for s in services] == [service_lines(s) for s in STOCK]
+
+
+def test_master_admin_index_not_shifted_by_optional_services():
+    submission = {"name": "submission", "type": "inet", "command": "smtpd"}
+    with pytest.raises(ConfigError, match=r"server_master_services\[0\]\.type"):
+        master(
+            STOCK,
+            [{"name": "x", "type": "tcp", "command": "smtpd"}],
+            optional=[submission],
+        )
+    services = master(STOCK, optional=[submission])
+    assert services[-1]["name"] == "submission"
+
+
+def test_master_disable_service():
+    services = master(STOCK, overrides={"pickup/unix": {"enabled": False}})
+    assert "pickup" not in [s["name"] for s in services]
+
+
+@pytest.mark.parametrize(
+    ("services", "overrides", "contributions", "message"),
+    [
+        (
+            [{"name": "foo", "type": "tcp", "command": "smtpd"}],
+            None,
+            None,
+            r"server_master_services\[0\].type: 'tcp' is not a master.cf service type. Allowed: inet, unix, unix-dgram, fifo, pass",
+        ),
+        (
+            [{"name": "my service", "type": "unix", "command": "smtp"}],
+            None,
+            None,
+            r"server_master_services\[0\].name: 'my service' is not a service name",
+        ),
+        (
+            [{"name": "x", "type": "unix", "command": "smtp", "maxproc": -1}],
+            None,
+            None,
+            r"server_master_services\[0\].maxproc: -1 is not valid. Allowed: an integer >= 0",
+        ),
+        (
+            [{"name": "x", "type": "unix", "command": "smtp", "wakeup": "often"}],
+            None,
+            None,
+            r"wakeup: 'often' is not valid",
+        ),
+        (
+            [{"name": "x", "type": "unix", "command": "smtp", "chroot": "yes"}],
+            None,
+            None,
+            r"server_master_services\[0\].chroot: 'yes' is not a boolean",
+        ),
+        (
+            [{"name": "x", "type": "unix", "command": "/usr/bin/evil arg"}],
+            None,
+            None,
+            r"server_master_services\[0\].command: .* is not a Postfix daemon name",
+        ),
+        (
+            [{"name": "x", "type": "unix", "command": "smtp", "maxprocs": 3}],
+            None,
+            None,
+            r"server_master_services\[0\]: unknown key\(s\) maxprocs",
+        ),
+        ("not a list", None, None, r"server_master_services: .* is not a list"),
+        (
+            None,
+            {"nosuch/inet": {"maxproc": 1}},
+            None,
+            r"server_master_overrides.nosuch/inet: no master.cf service nosuch/inet",
+        ),
+        (
+            None,
+            {"smtp/inet": {"maxproc": "many"}},
+            None,
+            r"server_master_overrides.smtp/inet.maxproc: 'many' is not valid",
+        ),
+        (
+            None,
+            {"smtp/inet": {"options": {"Bad Name": 1}}},
+            None,
+            r"not a Postfix parameter name",
+        ),
+        (
+            None,
+            None,
+            {
+                "a": {"master": {"smtp/inet": {"maxproc": 10}}},
+                "b": {"master": {"smtp/inet": {"maxproc": 20}}},
+            },
+            r"sbs_postfix_contributions.b.master.smtp/inet.maxproc: conflicts with sbs_postfix_contributions.a",
+        ),
+        (
+            None,
+            None,
+            {"a": {"services": [{"name": "smtp", "type": "inet", "command": "smtpd"}]}},
+            r"service smtp/inet is already defined",
+        ),
+    ],
+)
+def test_master_rejects_bad_input(services, overrides, contributions, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        master(STOCK, services, overrides, contributions)
+    assert "Allowed:" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("maxproc", "default_process_limit", "somaxconn", "expected"),
+    (
+        ("-", 100, None, 100),  # master.cf's "-": default_process_limit
+        ("300", 100, 4096, 300),
+        ("50", 100, 4096, 100),  # never below default_process_limit
+        ("300", 100, 128, 128),  # the kernel's cap
+        ("0", 250, 4096, 250),  # 0: no process limit, the backlog follows the default
+        (" 300 ", "100", "4096", 300),  # as postconf and /proc print them
+        ("many", 100, 4096, None),  # unreadable: no claim
+    ),
+)
+def test_service_listen_backlog(maxproc, default_process_limit, somaxconn, expected):
+    assert service_listen_backlog(maxproc, default_process_limit, somaxconn) == expected
+
+
+def test_service_listen_backlog_refuses_a_limit_that_is_not_a_number():
+    with pytest.raises(ConfigError, match="default_process_limit 'lots'"):
+        service_listen_backlog("-", "lots", 4096)
+
+
+def test_service_as_dict_shape():
+    services = master(STOCK[:1])
+    assert services == [
+        {
+            "name": "smtp",
+            "type": "inet",
+            "private": "n",
+            "unpriv": "-",
+            "chroot": "y",
+            "wakeup": "-",
+            "maxproc": "-",
+            "command": "smtpd",
+            "args": [],
+            "options": {},
+            "enabled": True,
+        }
+    ]
+
+
+def test_absent_then_present_moves_a_service_to_the_end():
+    services = master(
+        STOCK,
+        services=[
+            {"name": "smtp", "type": "inet", "state": "absent"},
+            {"name": "smtp", "type": "inet", "command": "smtpd", "maxproc": 5},
+        ],
+    )
+    assert [s["name"] for s in services] == [
+        "pickup",
+        "relay",
+        "postlog",
+        "maildrop",
+        "smtp",
+    ]
+    assert services[-1]["maxproc"] == "5"
+
+
+def test_replacing_a_service_keeps_its_place():
+    services = master(
+        STOCK, services=[{"name": "pickup", "type": "unix", "command": "pickup"}]
+    )
+    assert [s["name"] for s in services][:2] == ["smtp", "pickup"]
+    assert services[1]["wakeup"] == "-"
