@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters that turn the server role's variables into Postfix's configuration.
 
-Thin wrappers: the logic lives in plugins/plugin_utils/_main_cf.py (main.cf values and merge),
-_master_cf.py (master.cf services). Each filter's manual is its YAML file beside this one (ansible-doc -t filter).
+Thin wrappers: the logic lives in plugins/plugin_utils/_main_cf.py (main.cf values and merge)
+and _master_cf.py (master.cf services, submission and smtps). Each filter's manual is its YAML
+file beside this one (ansible-doc -t filter).
 Every refusal becomes an ``AnsibleFilterError`` whose message names the variable that caused it
 and what is allowed instead, because the role calls these before it changes anything on a host.
 """
@@ -30,6 +31,7 @@ from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
     render_option,
     service_lines,
     service_listen_backlog,
+    submission_services,
 )
 
 
@@ -55,6 +57,7 @@ postfix_interface_names = _filter(interface_names)
 postfix_master_lines = _filter(service_lines)
 postfix_master_option = _filter(render_option)
 postfix_listen_backlog = _filter(service_listen_backlog)
+postfix_submission_services = _filter(submission_services)
 
 
 @_filter
@@ -64,9 +67,7 @@ def postfix_main(admin, extra=None, contributions=None, defaults=None, variables
 
 
 @_filter
-def postfix_master(
-    defaults, services=None, overrides=None, contributions=None, optional=None
-):
+def postfix_master(defaults, services=None, overrides=None, contributions=None, optional=None):
     """The merged master.cf services, as dictionaries."""
     merged = merge_master(defaults, services, overrides, contributions, optional)
     return [service.as_dict() for service in merged]
@@ -88,4 +89,5 @@ class FilterModule:
             "postfix_host_addresses": postfix_host_addresses,
             "postfix_check_interfaces": postfix_check_interfaces,
             "postfix_interface_names": postfix_interface_names,
+            "postfix_submission_services": postfix_submission_services,
         }

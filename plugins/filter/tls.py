@@ -15,6 +15,9 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import ConfigError
+from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import submission_services
+
 # Protocol names Postfix's tls_protocol_mask() knows, oldest first (postconf(5),
 # smtpd_tls_protocols). The order matters for the ">=" / "<=" range syntax.
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -526,11 +529,8 @@ def build_contribution(settings, postfix):
         )
 
     # --- Submission (587) and submissions/smtps (465): TLS required, SASL through Dovecot ---
-    services = [
-        name
-        for name, on in (("submission", settings["submission"]), ("smtps", settings["smtps"]))
-        if on
-    ]
+    # Defined once, with the server role's own optional services (plugin_utils/_master_cf.py).
+    services = [name for name in ("submission", "smtps") if settings[name]]
     if services:
         put(main, "smtpd_sasl_type", settings["sasl_type"], "SASL backend for submission/smtps")
         put(
@@ -545,37 +545,19 @@ def build_contribution(settings, postfix):
             "noanonymous",
             "no anonymous logins (plaintext mechanisms are safe: AUTH only after TLS)",
         )
-    restrictions = list(settings["submission_restrictions"])
-    for name in services:
-        options = {
-            "syslog_name": f"postfix/{name}",
-            "smtpd_tls_security_level": "encrypt",
-            "smtpd_sasl_auth_enable": True,
-            "smtpd_tls_auth_only": True,
-            "smtpd_reject_unlisted_recipient": False,
-            "smtpd_client_restrictions": restrictions,
-            "smtpd_relay_restrictions": restrictions,
-            "milter_macro_daemon_name": "ORIGINATING",
-        }
-        if name == "smtps":
-            options["smtpd_tls_wrappermode"] = True
-        for key, value in (settings.get(f"{name}_options") or {}).items():
-            if value is None:
-                options.pop(key, None)
-            else:
-                options[key] = value
-        # Shaped like the server role's own optional services (Debian's stock stanza, chrooted):
-        # an admin who enables server_submission_enabled/server_smtps_enabled replaces it.
-        added.append(
+    try:
+        added = submission_services(
             {
-                "name": name,
-                "type": "inet",
-                "private": False,
-                "chroot": True,
-                "command": "smtpd",
-                "options": options,
-            }
+                name: {"enabled": True, "options": settings.get(f"{name}_options")}
+                for name in services
+            },
+            settings["submission_restrictions"],
+            prefix="tls_",
         )
+    except ConfigError as exc:
+        errors.append(str(exc))
+    for service in added:
+        name = service["name"]
         reasons[f"{name}/inet"] = (
             f"{'implicit TLS (port 465)' if name == 'smtps' else 'STARTTLS required (port 587)'}, "
             "SASL AUTH enabled on this service only"

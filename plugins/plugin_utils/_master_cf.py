@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """master.cf: the services the server role writes, how the stock services, the role's optional
 services, the other roles' contributions and the admin's services and overrides merge, and how
-one service is rendered.
+one service is rendered. Also the one definition of the submission (587) and smtps (465)
+services that the server and tls roles both offer.
 
 Private to the sbs.postfix collection: not a public API, may change without notice.
 
@@ -102,9 +103,7 @@ def _flag(where, value, name):
     if isinstance(value, bool):
         return "y" if value else "n"
     fail(
-        f"{where}.{name}",
-        f"{value!r} is not a boolean",
-        "true, false or null (Postfix's default)",
+        f"{where}.{name}", f"{value!r} is not a boolean", "true, false or null (Postfix's default)"
     )
 
 
@@ -125,11 +124,7 @@ def _number(where, value, name, allow_query=False):
 def check_service(where, service):
     """Refuse a service without a usable name and type, or with keys master.cf has no use for."""
     if not isinstance(service, dict):
-        fail(
-            where,
-            f"{service!r} is not a dictionary",
-            "a service with name, type and command",
-        )
+        fail(where, f"{service!r} is not a dictionary", "a service with name, type and command")
     unknown = sorted(set(service) - set(SERVICE_KEYS) - {"state"})
     if unknown:
         fail(where, f"unknown key(s) {', '.join(unknown)}", ", ".join(SERVICE_KEYS))
@@ -217,9 +212,7 @@ def service_lines(service):
         checked.wakeup,
         checked.maxproc,
     )
-    line = "".join(
-        f"{value:<{width}} " for value, width in zip(fields, _WIDTHS, strict=True)
-    )
+    line = "".join(f"{value:<{width}} " for value, width in zip(fields, _WIDTHS, strict=True))
     lines = [line + checked.command]
     lines.extend(
         f"  {render_option(name, value, where + '.options')}"
@@ -264,11 +257,7 @@ def _apply_override(where, service, override):
         service.maxproc = _number(where, override["maxproc"], "maxproc")
     if "enabled" in override:
         if not isinstance(override["enabled"], bool):
-            fail(
-                f"{where}.enabled",
-                f"{override['enabled']!r} is not a boolean",
-                "true or false",
-            )
+            fail(f"{where}.enabled", f"{override['enabled']!r} is not a boolean", "true or false")
         service.enabled = override["enabled"]
     options = override.get("options") or {}
     if not isinstance(options, dict):
@@ -297,11 +286,7 @@ class _Table:
             self.services.pop(f"{service['name']}/{service['type']}", None)
             return
         if isinstance(service, dict) and service.get("state", "present") != "present":
-            fail(
-                f"{where}.state",
-                f"{service.get('state')!r} is not a state",
-                "present or absent",
-            )
+            fail(f"{where}.state", f"{service.get('state')!r} is not a state", "present or absent")
         checked = normalise_service(where, service)
         if checked.key in self.services and not replace:
             fail(
@@ -314,11 +299,7 @@ class _Table:
 
     def get(self, where, key):
         if key not in self.services:
-            fail(
-                where,
-                f"no master.cf service {key}",
-                "one of " + ", ".join(self.services),
-            )
+            fail(where, f"no master.cf service {key}", "one of " + ", ".join(self.services))
         return self.services[key]
 
 
@@ -329,13 +310,9 @@ def _contributed_overrides(table, contributions):
         for key, override in contributions[contributor].get("master", {}).items():
             where = f"sbs_postfix_contributions.{contributor}.master.{key}"
             service = table.get(where, key)
-            options = (
-                (override.get("options") or {}) if isinstance(override, dict) else {}
-            )
+            options = (override.get("options") or {}) if isinstance(override, dict) else {}
             for option, value in options.items():
-                rendered = (
-                    None if value is None else render_option(option, value, where)
-                )
+                rendered = None if value is None else render_option(option, value, where)
                 previous = set_by.get((key, option))
                 if previous and previous.rendered != rendered:
                     fail(
@@ -356,9 +333,7 @@ def _contributed_overrides(table, contributions):
             _apply_override(where, service, override)
 
 
-def merge_master(
-    defaults, services=None, overrides=None, contributions=None, optional=None
-):
+def merge_master(defaults, services=None, overrides=None, contributions=None, optional=None):
     """Build the final list of master.cf services.
 
     :param defaults: the stock services (Debian's master.cf) as dictionaries.
@@ -366,7 +341,8 @@ def merge_master(
         ``name``/``type`` match a default; ``state: absent`` removes one.
     :param overrides: ``server_master_overrides``: ``{"name/type": {maxproc, enabled, options}}``.
     :param optional: the server role's optional services (submission, smtps, LMTP transport),
-        added after the defaults and before everything else.
+        added after the defaults and before everything else. A contribution's service with the
+        same ``name/type`` is left out: the admin asked for the server role's definition.
     :param contributions: ``sbs_postfix_contributions``; their ``services`` are added and their
         ``master`` overrides applied before the admin's (the admin wins; two roles that set the
         same option differently fail).
@@ -383,22 +359,21 @@ def merge_master(
     table = _Table()
     for index, service in enumerate(defaults or []):
         table.add(f"SBS default master service [{index}]", service, replace=True)
+    own = set()
     for service in optional or []:
-        where = (
-            f"the {service.get('name')} service (server_*_options, server_*_maxproc)"
-        )
+        where = f"the {service.get('name')} service (server_*_options, server_*_maxproc)"
         table.add(where, service, replace=True)
+        own.add(f"{service['name']}/{service['type']}")
     for contributor in sorted(contributions):
         data = check_contribution(contributor, contributions[contributor])
         for index, service in enumerate(data.get("services", [])):
             where = f"sbs_postfix_contributions.{contributor}.services[{index}]"
+            if isinstance(service, dict) and f"{service.get('name')}/{service.get('type')}" in own:
+                check_service(where, service)
+                continue
             table.add(where, service, replace=False)
     if services is not None and not isinstance(services, list):
-        fail(
-            "server_master_services",
-            f"{services!r} is not a list",
-            "a list of services",
-        )
+        fail("server_master_services", f"{services!r} is not a list", "a list of services")
     for index, service in enumerate(services or []):
         table.add(f"server_master_services[{index}]", service, replace=True)
 
@@ -407,3 +382,97 @@ def merge_master(
         where = f"server_master_overrides.{key}"
         _apply_override(where, table.get(where, key), override)
     return [service for service in table.services.values() if service.enabled]
+
+
+# --------------------------------------------------------------------------------------------
+# Submission (587) and smtps (465): the one definition the server and tls roles share
+
+SUBMISSION_RESTRICTIONS = ("permit_sasl_authenticated", "reject")
+SUBMISSION_SERVICES = ("submission", "smtps")
+_SUBMISSION_KEYS = ("enabled", "maxproc", "options")
+
+
+def submission_options(name, restrictions=SUBMISSION_RESTRICTIONS):
+    """The ``-o`` overrides of the submission or smtps service, in master.cf order.
+
+    Both require TLS on the service itself (``encrypt``; smtps speaks TLS from the first byte,
+    ``smtpd_tls_wrappermode``), whatever main.cf says for port 25, and enable SASL AUTH on that
+    service only, never before TLS. Only authenticated clients may send or relay.
+    """
+    options = {
+        "syslog_name": f"postfix/{name}",
+        "smtpd_tls_security_level": "encrypt",
+        "smtpd_sasl_auth_enable": True,
+        "smtpd_tls_auth_only": True,
+        "smtpd_reject_unlisted_recipient": False,
+        "smtpd_client_restrictions": list(restrictions),
+        "smtpd_relay_restrictions": list(restrictions),
+        "milter_macro_daemon_name": "ORIGINATING",
+    }
+    if name == "smtps":
+        options["smtpd_tls_wrappermode"] = True
+    return options
+
+
+def submission_services(settings, restrictions=None, prefix="server_"):
+    """The enabled submission and smtps services, as master.cf service dictionaries.
+
+    :param settings: ``{"submission": {enabled, maxproc, options}, "smtps": {...}}``; a service
+        left out is disabled. ``options`` are merged over ``submission_options`` (a ``None``
+        value removes one); ``maxproc`` null leaves Postfix's default.
+    :param restrictions: client and relay restrictions of both services.
+    :param prefix: the role's variable prefix, for messages (``server_`` names
+        ``server_smtps_options``, ``tls_`` names ``tls_smtps_options``).
+    """
+    if not isinstance(settings, dict):
+        fail(
+            f"{prefix}submission",
+            f"{settings!r} is not a dictionary",
+            "a dictionary keyed submission, smtps",
+        )
+    unknown = sorted(set(settings) - set(SUBMISSION_SERVICES))
+    if unknown:
+        fail(prefix + "submission", f"unknown service(s) {', '.join(unknown)}", "submission, smtps")
+    restrictions = SUBMISSION_RESTRICTIONS if restrictions is None else restrictions
+    result = []
+    for name in SUBMISSION_SERVICES:
+        wanted = settings.get(name) or {}
+        if not isinstance(wanted, dict) or set(wanted) - set(_SUBMISSION_KEYS):
+            fail(
+                f"{prefix}{name}",
+                f"{wanted!r} is not valid",
+                "a dictionary with enabled, maxproc, options",
+            )
+        enabled = wanted.get("enabled", False)
+        if not isinstance(enabled, bool):
+            fail(f"{prefix}{name}_enabled", f"{enabled!r} is not a boolean", "true or false")
+        if not enabled:
+            continue
+        extra = wanted.get("options") or {}
+        if not isinstance(extra, dict):
+            fail(
+                f"{prefix}{name}_options",
+                f"{extra!r} is not a dictionary",
+                "a dictionary of -o overrides; null removes one of the defaults",
+            )
+        options = submission_options(
+            name, as_list(f"{prefix}submission_restrictions", restrictions)
+        )
+        for key, value in extra.items():
+            check_param_name(f"{prefix}{name}_options.{key}", key)
+            if value is None:
+                options.pop(key, None)
+            else:
+                options[key] = value
+        service = {
+            "name": name,
+            "type": "inet",
+            "private": False,
+            "chroot": True,
+            "command": "smtpd",
+            "options": options,
+        }
+        if wanted.get("maxproc") is not None:
+            service["maxproc"] = wanted["maxproc"]
+        result.append(service)
+    return result

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests for the server role's filters (plugins/filter/postfix.py): thin wrappers around
-plugins/plugin_utils/_main_cf.py and _master_cf.py, whose own tests hold the rules. Here: the names the roles call, the shapes they read, and the error type."""
+plugins/plugin_utils/_main_cf.py and _master_cf.py, whose own tests hold the rules. Here: the
+names the roles call, the shapes they read, and the error type."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ansible_collections.sbs.postfix.plugins.filter.postfix import (
     postfix_master_lines,
     postfix_master_option,
     postfix_mynetworks,
+    postfix_submission_services,
     postfix_value,
 )
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import merge_main
@@ -67,6 +69,7 @@ def test_filter_module_exports_what_the_roles_call():
         "postfix_host_addresses",
         "postfix_check_interfaces",
         "postfix_interface_names",
+        "postfix_submission_services",
     }
 
 
@@ -87,6 +90,7 @@ def test_filter_module_exports_what_the_roles_call():
         ),
         (lambda: postfix_check_interfaces(["::1"], ["::1"]), ["::1"]),
         (lambda: postfix_interface_names("all"), []),
+        (lambda: postfix_submission_services({}), []),
     ],
 )
 def test_filters_return_what_plugin_utils_computes(call, expected):
@@ -122,6 +126,10 @@ def test_filters_return_what_plugin_utils_computes(call, expected):
         (
             lambda: postfix_check_interfaces(["192.0.2.1"], ["::1"]),
             r"not an address of this host",
+        ),
+        (
+            lambda: postfix_submission_services({"smtp": {}}),
+            r"^server_submission: unknown",
         ),
     ],
 )
@@ -159,16 +167,7 @@ def test_postfix_master_returns_the_dicts_the_template_renders():
         [],
         {"smtp/inet": {"maxproc": 50}},
         {},
-        [
-            {
-                "name": "submission",
-                "type": "inet",
-                "private": False,
-                "chroot": True,
-                "command": "smtpd",
-                "maxproc": 10,
-            }
-        ],
+        postfix_submission_services({"submission": {"enabled": True, "maxproc": 10}}),
     )
     assert all(isinstance(service, dict) for service in services)
     assert services[0]["maxproc"] == "50"

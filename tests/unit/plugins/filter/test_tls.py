@@ -616,3 +616,28 @@ def test_contribution_is_accepted_by_the_server_role(postfix37):
     assert any(line.startswith("submission inet") for line in lines)
     assert "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject" in lines
     assert "  -o smtpd_tls_wrappermode=yes" in lines
+
+
+def test_submission_and_smtps_are_the_server_roles_definition(postfix37):
+    """One definition of 587/465 (plugin_utils/_master_cf.py): the tls role's services are what
+    the server role builds from server_submission_enabled/server_smtps_enabled."""
+    server = pytest.importorskip("ansible_collections.sbs.postfix.plugins.filter.postfix")
+    options = {"smtps_options": {"smtpd_tls_loglevel": 2, "milter_macro_daemon_name": None}}
+    contribution, errors = tls.build_contribution(
+        settings(submission=True, smtps=True, **options), postfix37
+    )
+    assert errors == []
+    assert contribution["services"] == server.postfix_submission_services(
+        {
+            "submission": {"enabled": True, "options": {}},
+            "smtps": {"enabled": True, "options": options["smtps_options"]},
+        }
+    )
+
+
+def test_bad_submission_option_is_reported_with_the_other_errors(postfix37):
+    contribution, errors = tls.build_contribution(
+        settings(submission=True, submission_options={"Not A Name": 1}), postfix37
+    )
+    assert contribution["services"] == []
+    assert any(e.startswith("tls_submission_options.Not A Name: ") for e in errors), errors

@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, sbs.postfix maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Tests for master.cf services and their merge (plugins/plugin_utils/_master_cf.py)."""
+"""Tests for master.cf services, their merge and the submission/smtps definition
+(plugins/plugin_utils/_master_cf.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
     render_option,
     service_lines,
     service_listen_backlog,
+    submission_options,
+    submission_services,
 )
 
 
@@ -23,13 +26,7 @@ def master(*args, **kwargs):
 # ---------------------------------------------------------------- master.cf
 
 STOCK = [
-    {
-        "name": "smtp",
-        "type": "inet",
-        "private": False,
-        "chroot": True,
-        "command": "smtpd",
-    },
+    {"name": "smtp", "type": "inet", "private": False, "chroot": True, "command": "smtpd"},
     {
         "name": "pickup",
         "type": "unix",
@@ -89,11 +86,7 @@ def test_master_lines_match_debian_layout():
             ["permit_sasl_authenticated", "reject"],
             "-o smtpd_client_restrictions=permit_sasl_authenticated,reject",
         ),
-        (
-            "smtpd_client_connection_count_limit",
-            10,
-            "-o smtpd_client_connection_count_limit=10",
-        ),
+        ("smtpd_client_connection_count_limit", 10, "-o smtpd_client_connection_count_limit=10"),
         (
             "smtpd_banner",
             "$myhostname ESMTP ready",
@@ -121,10 +114,7 @@ def test_master_merge_order_overrides_and_contributions():
             {"name": "maildrop", "type": "unix", "state": "absent"},
         ],
         overrides={
-            "smtp/inet": {
-                "maxproc": 20,
-                "options": {"smtpd_client_connection_count_limit": 5},
-            },
+            "smtp/inet": {"maxproc": 20, "options": {"smtpd_client_connection_count_limit": 5}},
             "relay/unix": {"options": {"syslog_name": None}},
         },
         contributions={
@@ -171,11 +161,7 @@ def test_master_lines_of_merged_services():
 def test_master_admin_index_not_shifted_by_optional_services():
     submission = {"name": "submission", "type": "inet", "command": "smtpd"}
     with pytest.raises(ConfigError, match=r"server_master_services\[0\]\.type"):
-        master(
-            STOCK,
-            [{"name": "x", "type": "tcp", "command": "smtpd"}],
-            optional=[submission],
-        )
+        master(STOCK, [{"name": "x", "type": "tcp", "command": "smtpd"}], optional=[submission])
     services = master(STOCK, optional=[submission])
     assert services[-1]["name"] == "submission"
 
@@ -243,12 +229,7 @@ def test_master_disable_service():
             None,
             r"server_master_overrides.smtp/inet.maxproc: 'many' is not valid",
         ),
-        (
-            None,
-            {"smtp/inet": {"options": {"Bad Name": 1}}},
-            None,
-            r"not a Postfix parameter name",
-        ),
+        (None, {"smtp/inet": {"options": {"Bad Name": 1}}}, None, r"not a Postfix parameter name"),
         (
             None,
             None,
@@ -320,19 +301,136 @@ def test_absent_then_present_moves_a_service_to_the_end():
             {"name": "smtp", "type": "inet", "command": "smtpd", "maxproc": 5},
         ],
     )
-    assert [s["name"] for s in services] == [
-        "pickup",
-        "relay",
-        "postlog",
-        "maildrop",
-        "smtp",
-    ]
+    assert [s["name"] for s in services] == ["pickup", "relay", "postlog", "maildrop", "smtp"]
     assert services[-1]["maxproc"] == "5"
 
 
 def test_replacing_a_service_keeps_its_place():
-    services = master(
-        STOCK, services=[{"name": "pickup", "type": "unix", "command": "pickup"}]
-    )
+    services = master(STOCK, services=[{"name": "pickup", "type": "unix", "command": "pickup"}])
     assert [s["name"] for s in services][:2] == ["smtp", "pickup"]
     assert services[1]["wakeup"] == "-"
+
+
+# ---------------------------------------------------------------- submission and smtps
+
+SUBMISSION_OPTIONS = {
+    "syslog_name": "postfix/submission",
+    "smtpd_tls_security_level": "encrypt",
+    "smtpd_sasl_auth_enable": True,
+    "smtpd_tls_auth_only": True,
+    "smtpd_reject_unlisted_recipient": False,
+    "smtpd_client_restrictions": ["permit_sasl_authenticated", "reject"],
+    "smtpd_relay_restrictions": ["permit_sasl_authenticated", "reject"],
+    "milter_macro_daemon_name": "ORIGINATING",
+}
+
+
+def test_submission_options():
+    assert submission_options("submission") == SUBMISSION_OPTIONS
+    smtps = submission_options("smtps")
+    assert list(smtps) == [*SUBMISSION_OPTIONS, "smtpd_tls_wrappermode"]
+    assert smtps["syslog_name"] == "postfix/smtps"
+    # TLS is required on the service itself, whatever main.cf says for port 25.
+    assert smtps["smtpd_tls_security_level"] == "encrypt"
+    assert smtps["smtpd_tls_wrappermode"] is True
+    assert smtps["smtpd_tls_auth_only"] is True
+
+
+def test_submission_services_only_the_enabled_ones_submission_first():
+    assert submission_services({}) == []
+    services = submission_services(
+        {"smtps": {"enabled": True}, "submission": {"enabled": True, "maxproc": 10}}
+    )
+    assert [s["name"] for s in services] == ["submission", "smtps"]
+    assert services[0] == {
+        "name": "submission",
+        "type": "inet",
+        "private": False,
+        "chroot": True,
+        "command": "smtpd",
+        "options": SUBMISSION_OPTIONS,
+        "maxproc": 10,
+    }
+    assert "maxproc" not in services[1]
+    assert submission_services({"submission": {"enabled": False, "maxproc": 10}}) == []
+
+
+def test_submission_services_merge_options_and_null_removes():
+    services = submission_services(
+        {
+            "smtps": {
+                "enabled": True,
+                "options": {"milter_macro_daemon_name": None, "smtpd_tls_loglevel": 2},
+            }
+        },
+        ["permit_sasl_authenticated", "reject_unauth_destination", "reject"],
+    )
+    options = services[0]["options"]
+    assert "milter_macro_daemon_name" not in options
+    assert list(options)[-1] == "smtpd_tls_loglevel"
+    assert options["smtpd_relay_restrictions"] == [
+        "permit_sasl_authenticated",
+        "reject_unauth_destination",
+        "reject",
+    ]
+
+
+def test_submission_services_render_like_postfix():
+    lines = service_lines(submission_services({"smtps": {"enabled": True, "maxproc": 20}})[0])
+    assert lines[0] == "smtps      inet  n       -       y       -       20      smtpd"
+    assert "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject" in lines
+    assert lines[-1] == "  -o smtpd_tls_wrappermode=yes"
+
+
+@pytest.mark.parametrize(
+    ("settings", "prefix", "message"),
+    [
+        ({"submissions": {"enabled": True}}, "server_", r"unknown service\(s\) submissions"),
+        ({"smtps": {"enabled": "yes"}}, "server_", r"server_smtps_enabled: 'yes' is not a boolean"),
+        (
+            {"smtps": {"enabled": True, "options": ["a"]}},
+            "tls_",
+            r"tls_smtps_options: .* not a dictionary",
+        ),
+        (
+            {"submission": {"enabled": True, "options": {"Bad Name": 1}}},
+            "server_",
+            r"server_submission_options.Bad Name: 'Bad Name' is not a Postfix parameter name",
+        ),
+        ({"smtps": {"enabled": True, "port": 465}}, "server_", r"server_smtps: .* is not valid"),
+        (["submission"], "server_", r"server_submission: .* is not a dictionary"),
+    ],
+)
+def test_submission_services_refuse(settings, prefix, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        submission_services(settings, prefix=prefix)
+    assert "Allowed:" in str(err.value)
+
+
+def test_server_role_definition_replaces_a_contributed_one():
+    """An admin who enables server_submission_enabled gets the server role's service, even when
+    the tls role contributes one too (roles/tls/README.md)."""
+    own = submission_services({"submission": {"enabled": True, "maxproc": 10}})
+    contributed = submission_services(
+        {"submission": {"enabled": True, "options": {"smtpd_tls_loglevel": 2}}}, prefix="tls_"
+    )
+    services = master(STOCK, optional=own, contributions={"tls": {"services": contributed}})
+    submission = [s for s in services if s["name"] == "submission"]
+    assert len(submission) == 1
+    assert submission[0]["maxproc"] == "10"
+    assert "smtpd_tls_loglevel" not in submission[0]["options"]
+    assert services[len(STOCK)]["name"] == "submission"
+
+
+def test_contributed_service_clashing_with_the_servers_own_is_still_checked():
+    own = submission_services({"submission": {"enabled": True}})
+    with pytest.raises(
+        ConfigError, match=r"sbs_postfix_contributions.tls.services\[0\]: unknown key"
+    ):
+        master(
+            STOCK,
+            optional=own,
+            contributions={
+                "tls": {"services": [{"name": "submission", "type": "inet", "port": 1}]}
+            },
+        )
