@@ -3,9 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters that turn the server role's variables into Postfix's configuration.
 
-Thin wrappers: the logic lives in plugins/plugin_utils/_main_cf.py (main.cf values and merge)
-and _master_cf.py (master.cf services, submission and smtps). Each filter's manual is its YAML
-file beside this one (ansible-doc -t filter).
+Thin wrappers: the logic lives in plugins/plugin_utils/_main_cf.py (main.cf values and merge),
+_master_cf.py (master.cf services, submission and smtps) and _stock_master_cf.py (Debian's
+stock master.cf). Each filter's manual is its YAML file beside this one (ansible-doc -t filter).
 Every refusal becomes an ``AnsibleFilterError`` whose message names the variable that caused it
 and what is allowed instead, because the role calls these before it changes anything on a host.
 """
@@ -33,6 +33,7 @@ from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
     service_listen_backlog,
     submission_services,
 )
+from ansible_collections.sbs.postfix.plugins.plugin_utils._stock_master_cf import stock_services
 
 
 def _filter(function):
@@ -58,6 +59,7 @@ postfix_master_lines = _filter(service_lines)
 postfix_master_option = _filter(render_option)
 postfix_listen_backlog = _filter(service_listen_backlog)
 postfix_submission_services = _filter(submission_services)
+postfix_stock_services = _filter(stock_services)
 
 
 @_filter
@@ -90,4 +92,5 @@ class FilterModule:
             "postfix_check_interfaces": postfix_check_interfaces,
             "postfix_interface_names": postfix_interface_names,
             "postfix_submission_services": postfix_submission_services,
+            "postfix_stock_services": postfix_stock_services,
         }

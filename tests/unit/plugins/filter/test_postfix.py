@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests for the server role's filters (plugins/filter/postfix.py): thin wrappers around
-plugins/plugin_utils/_main_cf.py and _master_cf.py, whose own tests hold the rules. Here: the
-names the roles call, the shapes they read, and the error type."""
+plugins/plugin_utils/_main_cf.py, _master_cf.py and _stock_master_cf.py, whose own tests hold
+the rules. Here: the names the roles call, the shapes they read, and the error type."""
 
 from __future__ import annotations
 
@@ -22,33 +22,13 @@ from ansible_collections.sbs.postfix.plugins.filter.postfix import (
     postfix_master_lines,
     postfix_master_option,
     postfix_mynetworks,
+    postfix_stock_services,
     postfix_submission_services,
     postfix_value,
 )
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import merge_main
 
-SAFE_RELAY = [
-    "permit_mynetworks",
-    "permit_sasl_authenticated",
-    "reject_unauth_destination",
-]
-STOCK = [
-    {
-        "name": "smtp",
-        "type": "inet",
-        "private": False,
-        "chroot": True,
-        "command": "smtpd",
-    },
-    {
-        "name": "maildrop",
-        "type": "unix",
-        "unpriv": False,
-        "chroot": False,
-        "command": "pipe",
-        "args": ["flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}"],
-    },
-]
+SAFE_RELAY = ["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"]
 FACTS = {
     "interfaces": ["lo", "eth0"],
     "lo": {"ipv4": {"address": "127.0.0.1"}, "ipv6": [{"address": "::1"}]},
@@ -70,6 +50,7 @@ def test_filter_module_exports_what_the_roles_call():
         "postfix_check_interfaces",
         "postfix_interface_names",
         "postfix_submission_services",
+        "postfix_stock_services",
     }
 
 
@@ -84,13 +65,11 @@ def test_filter_module_exports_what_the_roles_call():
             "-o smtpd_sasl_auth_enable=yes",
         ),
         (lambda: postfix_listen_backlog("-", 100, 4096), 100),
-        (
-            lambda: postfix_host_addresses(FACTS),
-            ["10.88.0.5", "127.0.0.1", "::1", "fe80::1"],
-        ),
+        (lambda: postfix_host_addresses(FACTS), ["10.88.0.5", "127.0.0.1", "::1", "fe80::1"]),
         (lambda: postfix_check_interfaces(["::1"], ["::1"]), ["::1"]),
         (lambda: postfix_interface_names("all"), []),
         (lambda: postfix_submission_services({}), []),
+        (lambda: len(postfix_stock_services("3.10")), 25),
     ],
 )
 def test_filters_return_what_plugin_utils_computes(call, expected):
@@ -104,33 +83,19 @@ def test_filters_return_what_plugin_utils_computes(call, expected):
             lambda: postfix_value({"a": 1}, "server_x"),
             r"^server_x: a dictionary has no main.cf form",
         ),
-        (
-            lambda: postfix_duration("5 days", "server_d"),
-            r"^server_d: '5 days' is not a duration",
-        ),
+        (lambda: postfix_duration("5 days", "server_d"), r"^server_d: '5 days' is not a duration"),
         (lambda: postfix_mynetworks(["10.1.2.3/8"]), r"host bits set"),
-        (
-            lambda: postfix_main({"myhostname": "mail"}),
-            r"^server_myhostname: 'mail' is not fully",
-        ),
+        (lambda: postfix_main({"myhostname": "mail"}), r"^server_myhostname: 'mail' is not fully"),
         (
             lambda: postfix_master([], [{"name": "x", "type": "tcp"}]),
             r"server_master_services\[0\]",
         ),
-        (
-            lambda: postfix_master_lines({"name": "x", "type": "unix"}),
-            r"is not a Postfix daemon",
-        ),
+        (lambda: postfix_master_lines({"name": "x", "type": "unix"}), r"is not a Postfix daemon"),
         (lambda: postfix_master_option("Bad", 1), r"not a Postfix parameter name"),
         (lambda: postfix_listen_backlog("-", "lots"), r"default_process_limit 'lots'"),
-        (
-            lambda: postfix_check_interfaces(["192.0.2.1"], ["::1"]),
-            r"not an address of this host",
-        ),
-        (
-            lambda: postfix_submission_services({"smtp": {}}),
-            r"^server_submission: unknown",
-        ),
+        (lambda: postfix_check_interfaces(["192.0.2.1"], ["::1"]), r"not an address of this host"),
+        (lambda: postfix_submission_services({"smtp": {}}), r"^server_submission: unknown"),
+        (lambda: postfix_stock_services("3.8"), r"no stock master.cf for Postfix 3.8"),
     ],
 )
 def test_filters_refuse_with_an_ansible_filter_error(call, message):
@@ -161,7 +126,7 @@ def test_postfix_main_returns_the_dict_the_role_reads():
 
 
 def test_postfix_master_returns_the_dicts_the_template_renders():
-    stock = STOCK
+    stock = postfix_stock_services("3.7")
     services = postfix_master(
         stock,
         [],
