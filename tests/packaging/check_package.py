@@ -54,13 +54,9 @@ ALLOWED_FILES = {
     "bindep.txt",
 }
 ALLOWED_DIRS = {"changelogs", "docs", "meta", "playbooks", "plugins", "roles"}
+# Every allowed top-level file must be there too, and these deeper ones.
 REQUIRED = [
-    "MANIFEST.json",
-    "FILES.json",
-    "README.md",
-    "COPYING",
-    "requirements.txt",
-    "bindep.txt",
+    *sorted(ALLOWED_FILES),
     "meta/runtime.yml",
     "changelogs/changelog.yaml",
     "playbooks/site.yml",
