@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import tempfile
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _sysinfo
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
@@ -87,6 +88,7 @@ UNIT_DIRECTORIES = (
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SYSCTL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,8 +353,9 @@ def check_expect(expect):
     return result, errors
 
 
-def check_names(parameters, services, sysctl):
-    """Problems with the names in the ``parameters``, ``services`` and ``sysctl`` options."""
+def check_names(parameters, services, sysctl, packages=(), debconf=()):
+    """Problems with the names in the ``parameters``, ``services``, ``sysctl``, ``packages``
+    and ``debconf`` options."""
     errors = [
         f"parameters: {name!r} is not a main.cf parameter name"
         for name in parameters
@@ -367,6 +370,16 @@ def check_names(parameters, services, sysctl):
         f"sysctl: {name!r} is not a sysctl key such as net.core.somaxconn"
         for name in sysctl
         if not _SYSCTL_RE.match(name) or ".." in name or name.startswith(".")
+    ]
+    errors += [
+        f"packages: {name!r} is not a Debian package name"
+        for name in packages
+        if not _PACKAGE_RE.match(name)
+    ]
+    errors += [
+        f"debconf: {name!r} is not a Debian package name"
+        for name in debconf
+        if not _PACKAGE_RE.match(name)
     ]
     return errors
 
@@ -567,11 +580,15 @@ def _int_or_none(value):
 # ---------------------------------------------------------------------------------------------
 
 
-def read_parameters(run, config_directory, names, warnings):
+def read_parameters(run, config_directory, names, warnings, configured=True):
     """``{name: value}`` from ``postconf -c DIR name ...`` (values as postconf prints them:
     main.cf or Postfix's default, ``$name`` references not expanded). Names postconf does not
-    know are missing from the result. ``None`` when postconf is not installed."""
-    rc, out, err = run(["postconf", "-c", config_directory, *names])
+    know are missing from the result. ``None`` when postconf is not installed.
+
+    Not ``configured`` (no main.cf yet: installed, not configured), Postfix's defaults are what
+    it would run with, and ``postconf -d`` reads them without a main.cf."""
+    source = ["-c", config_directory] if configured else ["-d"]
+    rc, out, err = run(["postconf", *source, *names])
     if rc == 127:
         return None
     if rc == 0:
@@ -579,11 +596,11 @@ def read_parameters(run, config_directory, names, warnings):
     # One unknown name fails the whole call on some Postfix versions: ask one by one.
     values = {}
     for name in names:
-        rc_one, out_one, _err = run(["postconf", "-c", config_directory, name])
+        rc_one, out_one, _err = run(["postconf", *source, name])
         if rc_one == 0:
             values.update(parse_postconf_n(out_one))
     if not values:
-        warnings.append(f"postconf -c {config_directory} failed (rc={rc}): {(err or '').strip()}")
+        warnings.append(f"postconf {' '.join(source)} failed (rc={rc}): {(err or '').strip()}")
     return values
 
 
@@ -598,6 +615,95 @@ def read_services(run, config_directory, warnings):
         )
         return {}
     return parse_postconf_M(out)
+
+
+def parse_dpkg_query(text):
+    """``{package: version}`` for the installed packages in ``dpkg-query -W -f
+    '${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'`` output (status ``ii``; a package that is
+    only known, removed or half-configured is not installed)."""
+    installed = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[1].strip() == "ii":
+            installed[fields[0].split(":")[0]] = fields[2].strip()
+    return installed
+
+
+def read_packages(run, names, warnings):
+    """``{name: version or None}`` for ``names``; every value ``None`` (and a warning) where
+    ``dpkg-query`` is missing. dpkg-query exits 1 when a name is unknown and still lists the
+    others."""
+    if not names:
+        return {}
+    rc, out, err = run(
+        ["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Abbrev}\t${Version}\n", *names]
+    )
+    if rc not in (0, 1):
+        warnings.append(
+            f"dpkg-query failed (rc={rc}): {(err or '').strip()}; packages not read"
+            if rc != 127
+            else "dpkg-query is missing: installed packages not read"
+        )
+        return dict.fromkeys(names)
+    installed = parse_dpkg_query(out)
+    return {name: installed.get(name) for name in names}
+
+
+def parse_debconf_show(text):
+    """``{question: value}`` from ``debconf-show PACKAGE`` output ("* question: value", the
+    star marking an answer that was seen)."""
+    answers = {}
+    for line in text.splitlines():
+        question, sep, value = line.lstrip("* ").partition(":")
+        if sep and question.strip():
+            answers[question.strip()] = value.strip()
+    return answers
+
+
+def read_debconf(run, packages, warnings):
+    """The debconf answers of each package in ``packages``, merged; ``None`` (and a warning)
+    where ``debconf-show`` is missing."""
+    answers = {}
+    for package in packages:
+        rc, out, err = run(["debconf-show", package])
+        if rc == 127:
+            warnings.append("debconf-show is missing: debconf answers not read")
+            return None
+        if rc == 0:
+            answers.update(parse_debconf_show(out))
+        else:
+            warnings.append(f"debconf-show {package} failed (rc={rc}): {(err or '').strip()}")
+    return answers
+
+
+def read_capabilities(run, config_directory, warnings):
+    """What the installed Postfix supports, ``None`` when it is not installed: ``version``
+    (``mail_version``), ``parameter_names`` (``postconf -d``, which never reads main.cf) and
+    ``map_types`` (``postconf -m``).
+
+    ``postconf -m`` needs a main.cf. On a host where Postfix is installed but not configured
+    yet, an empty one in a scratch directory gives the same answer: the map types are built in
+    or listed in dynamicmaps.cf, which postconf reads from its compiled-in meta directory."""
+    rc, out, err = run(["postconf", "-d"])
+    if rc == 127:
+        return None
+    if rc != 0:
+        warnings.append(f"postconf -d failed (rc={rc}): {(err or '').strip()}")
+        return None
+    defaults = parse_postconf_n(out)
+    rc, out, err = run(["postconf", "-c", config_directory, "-m"])
+    if rc != 0:
+        with tempfile.TemporaryDirectory(prefix="sbs-postfix-") as scratch:
+            with open(os.path.join(scratch, "main.cf"), "w", encoding="utf-8"):
+                pass
+            rc, out, err = run(["postconf", "-c", scratch, "-m"])
+    if rc != 0:
+        warnings.append(f"postconf -m failed (rc={rc}): {(err or '').strip()}")
+    return {
+        "version": defaults.get("mail_version"),
+        "parameter_names": sorted(defaults),
+        "map_types": sorted(out.split()) if rc == 0 else [],
+    }
 
 
 def read_unit(run, name, root="/", listing=list_conf_files):
@@ -645,6 +751,9 @@ def collect(
     parameters=(),
     services=(),
     sysctl=(),
+    packages=(),
+    capabilities=False,
+    debconf=(),
     expect=None,
     root="/",
     getservbyname=socket.getservbyname,
@@ -661,10 +770,15 @@ def collect(
     service_keys = _unique([*services, *expect_keys["services"]])
     sysctl_names = _unique([*sysctl, *expect_keys["sysctl"]])
 
-    values = read_parameters(run, config_directory, param_names, warnings)
+    # A host where Postfix is installed but no main.cf written yet (the roles install it with
+    # debconf's "No configuration") is not an error: it runs with the defaults, no services.
+    configured = os.path.isfile(os.path.join(root, config_directory.lstrip("/"), "main.cf"))
+    values = read_parameters(run, config_directory, param_names, warnings, configured)
     installed = values is not None
     values = values or {}
-    all_services = (read_services(run, config_directory, warnings) if installed else None) or {}
+    all_services = (
+        read_services(run, config_directory, warnings) if installed and configured else None
+    ) or {}
     queue_directory = values.get("queue_directory") or DEFAULT_QUEUE_DIRECTORY
     dpl = _int_or_none(values.get("default_process_limit"))
 
@@ -682,6 +796,7 @@ def collect(
 
     runtime = {
         "installed": installed,
+        "configured": installed and configured,
         "running": running,
         "master_pid": pid,
         "config_directory": config_directory,
@@ -699,6 +814,11 @@ def collect(
             for key in service_keys
         },
     }
+    runtime["packages"] = read_packages(run, _unique(packages), warnings)
+    runtime["debconf"] = read_debconf(run, _unique(debconf), warnings) if debconf else {}
+    runtime["postfix"] = (
+        read_capabilities(run, config_directory, warnings) if capabilities and installed else None
+    )
     runtime["inet_services"] = {
         key: entry for key, entry in all_services.items() if entry["type"] == "inet"
     }

@@ -67,6 +67,28 @@ options:
     type: list
     elements: str
     default: []
+  packages:
+    description:
+      - Debian packages whose installed version to return in RV(runtime.packages), so a role
+        installs packages only when one is missing instead of calling the package manager on
+        every run.
+    type: list
+    elements: str
+    default: []
+  debconf:
+    description:
+      - Debian packages whose debconf answers to return in RV(runtime.debconf)
+        (C(debconf-show)), so a role sets an answer only when it differs.
+    type: list
+    elements: str
+    default: []
+  capabilities:
+    description:
+      - Also return what the installed Postfix supports in RV(runtime.postfix), that is its
+        version, the parameter names it knows and its lookup table types. Works before main.cf
+        exists.
+    type: bool
+    default: false
   expect:
     description:
       - What should be in force. When given (even as V({})), RV(runtime.mismatches) and
@@ -165,6 +187,13 @@ runtime:
   contains:
     installed:
       description: Whether C(postconf) is installed (Postfix's files could be read).
+      type: bool
+      sample: true
+    configured:
+      description:
+        - Whether the installed Postfix has a C(main.cf) in O(config_directory). Without one
+          (installed with debconf's C(No configuration)), RV(runtime.parameters) are Postfix's
+          defaults (C(postconf -d)) and no master.cf service is read.
       type: bool
       sample: true
     running:
@@ -332,6 +361,35 @@ runtime:
           or Postfix is not installed.
       type: int
       sample: 100
+    packages:
+      description: The installed version of each package in O(packages), null when it is not
+        installed (or C(dpkg-query) is missing, with a warning).
+      type: dict
+      sample: {postfix: 3.7.11-0+deb12u1, postfix-lmdb: null}
+    debconf:
+      description: The debconf answers of the packages in O(debconf), question and value as
+        C(debconf-show) prints them (empty for an unanswered question); null when
+        C(debconf-show) is missing (with a warning).
+      type: dict
+      sample: {postfix/main_mailer_type: No configuration, postfix/mailname: mx1.example.test}
+    postfix:
+      description: What the installed Postfix supports; null unless O(capabilities), or when
+        Postfix is not installed.
+      type: dict
+      sample: {version: 3.7.11, parameter_names: [2bounce_notice_recipient, access_map_defer_code], map_types: [btree, cidr, hash, lmdb]}
+      contains:
+        version:
+          description: C(mail_version) from C(postconf -d).
+          type: str
+        parameter_names:
+          description: Every main.cf parameter this Postfix knows (C(postconf -d)), sorted.
+          type: list
+          elements: str
+        map_types:
+          description: The lookup table types it supports (C(postconf -m)), sorted; empty when
+            they could not be read (with a warning).
+          type: list
+          elements: str
     daemon_reload_needed:
       description:
         - Whether systemd must read its unit files again before a (re)start applies them,
@@ -403,13 +461,22 @@ def main():
             "parameters": {"type": "list", "elements": "str", "default": []},
             "services": {"type": "list", "elements": "str", "default": []},
             "sysctl": {"type": "list", "elements": "str", "default": []},
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "capabilities": {"type": "bool", "default": False},
+            "debconf": {"type": "list", "elements": "str", "default": []},
             "expect": {"type": "dict"},
         },
         supports_check_mode=True,
     )
     params = module.params
     expect, errors = _runtime.check_expect(params["expect"])
-    errors += _runtime.check_names(params["parameters"], params["services"], params["sysctl"])
+    errors += _runtime.check_names(
+        params["parameters"],
+        params["services"],
+        params["sysctl"],
+        params["packages"],
+        params["debconf"],
+    )
     if errors:
         module.fail_json(msg="Invalid options, nothing was read: " + "; ".join(errors))
     runtime, warnings = _runtime.collect(
@@ -419,6 +486,9 @@ def main():
         parameters=params["parameters"],
         services=params["services"],
         sysctl=params["sysctl"],
+        packages=params["packages"],
+        capabilities=params["capabilities"],
+        debconf=params["debconf"],
         expect=expect,
     )
     for warning in warnings:

@@ -20,7 +20,12 @@ from ansible_collections.sbs.postfix.plugins.module_utils import _runtime as rt
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_M
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "runtime"
+# postconf -d and -m of Debian 12's Postfix 3.7.11 with postfix-lmdb, shared with the tls tests.
+TLS_FIXTURES = FIXTURES.parent / "tls"
 SERVICES_DB = {"smtp": 25, "submission": 587, "submissions": 465, "smtps": 465}
+
+
+POSTCONF_M = (TLS_FIXTURES / "postconf-m-3.7.11-lmdb.txt").read_text()
 
 
 def fixture(name):
@@ -330,13 +335,19 @@ class Host:
             "default_process_limit": "150",
             "smtpd_helo_required": "no",
         }
+        self.defaults = {"queue_directory": "/var/spool/postfix", "default_process_limit": "100"}
         self.outputs = {
             "postconf -M": (0, fixture("debian12-postconf-M-listeners.txt"), ""),
             "ss": (0, fixture("debian12-ss-Hltn-before.txt"), ""),
             "systemctl": (0, fixture("debian12-systemctl-show-dropin-not-loaded.txt"), ""),
+            "dpkg-query": (0, fixture("debian12-dpkg-query.txt"), ""),
+            "debconf-show": (0, fixture("debian12-debconf-show-postfix.txt"), ""),
+            "postconf -d": (0, (TLS_FIXTURES / "postconf-d-3.7.11.txt").read_text(), ""),
+            "postconf -m": lambda directory: (0, POSTCONF_M, ""),
         }
         self.missing = set()
         self.calls = []
+        self.write("etc/postfix/main.cf", "")
         self.write("proc/sys/net/core/somaxconn", "4096\n")
         self.write("proc/sys/net/ipv4/ip_local_port_range", "32768\t60999\n")
         self.start(fixture("debian12-master-limits-before.txt"))
@@ -367,6 +378,13 @@ class Host:
             return 127, "", f"{name}: command not found"
         if name == "postconf" and argv[3:] == ["-M"]:
             return self.outputs["postconf -M"]
+        if name == "postconf" and argv[1:] == ["-d"]:
+            return self.outputs["postconf -d"]
+        if name == "postconf" and argv[1] == "-d":
+            known = [n for n in argv[2:] if n in self.defaults]
+            return 0, "".join(f"{n} = {self.defaults[n]}\n" for n in known), ""
+        if name == "postconf" and argv[-1] == "-m":
+            return self.outputs["postconf -m"](argv[2])
         if name == "postconf":
             assert argv[1:3] == ["-c", "/etc/postfix"]
             known = [n for n in argv[3:] if n in self.values]
@@ -640,3 +658,111 @@ def test_resolver_maps_links_inside_the_root(tmp_path):
     assert resolve("/lib/systemd/x.conf") == "/usr/lib/systemd/x.conf"
     (tmp_path / "masked.conf").symlink_to("/dev/null")
     assert resolve("/masked.conf") == "/dev/null"
+
+
+def test_parse_dpkg_query_keeps_only_installed_packages():
+    assert rt.parse_dpkg_query(fixture("debian12-dpkg-query.txt")) == {
+        "opendkim": "2.11.0~beta2-8+deb12u1",
+        "postfix": "3.7.11-0+deb12u1",
+        "postfix-lmdb": "3.7.11-0+deb12u1",
+    }
+    # Architecture-qualified names (multi-arch) count as the package; half-installed does not.
+    text = "libc6:amd64\tii \t2.36-9\npostfix\tiF \t3.7.11-0+deb12u1\n"
+    assert rt.parse_dpkg_query(text) == {"libc6": "2.36-9"}
+
+
+def test_packages_are_read_only_when_asked(host):
+    runtime, _warnings = host.collect(service="postfix@-")
+    assert runtime["packages"] == {}
+    assert not any(call.startswith("dpkg-query") for call in host.calls)
+    runtime, warnings = host.collect(packages=["postfix", "opendkim-tools", "postfix-mysql"])
+    assert warnings == []
+    assert runtime["packages"] == {
+        "postfix": "3.7.11-0+deb12u1",
+        "opendkim-tools": None,
+        "postfix-mysql": None,
+    }
+
+
+def test_packages_without_dpkg_query_are_unknown_with_a_warning(host):
+    host.missing.add("dpkg-query")
+    runtime, warnings = host.collect(packages=["postfix"])
+    assert runtime["packages"] == {"postfix": None}
+    assert warnings == ["dpkg-query is missing: installed packages not read"]
+
+
+def test_capabilities_of_the_installed_postfix(host):
+    runtime, warnings = host.collect(capabilities=True)
+    assert warnings == []
+    postfix = runtime["postfix"]
+    assert postfix["version"] == "3.7.11"
+    assert len(postfix["parameter_names"]) == 1043
+    assert {"smtpd_tls_chain_files", "tls_ssl_options", "mail_version"} <= set(
+        postfix["parameter_names"]
+    )
+    assert {"lmdb", "hash", "cidr", "texthash"} <= set(postfix["map_types"])
+    assert "postconf -c /etc/postfix -m" in host.calls
+    assert host.collect()[0]["postfix"] is None
+
+
+def test_capabilities_before_main_cf_exists_use_a_scratch_configuration(host):
+    asked = []
+
+    def map_types(directory):
+        asked.append(directory)
+        if directory == "/etc/postfix":
+            return 1, "", "postconf: fatal: open /etc/postfix/main.cf: No such file or directory"
+        assert os.path.isfile(os.path.join(directory, "main.cf"))
+        return 0, POSTCONF_M, ""
+
+    host.outputs["postconf -m"] = map_types
+    runtime, warnings = host.collect(capabilities=True)
+    assert warnings == []
+    assert "lmdb" in runtime["postfix"]["map_types"]
+    assert asked[0] == "/etc/postfix" and not os.path.exists(asked[1])
+
+
+def test_capabilities_of_a_host_without_postfix(host):
+    host.stop()
+    host.missing.add("postconf")
+    runtime, warnings = host.collect(capabilities=True)
+    assert warnings == []
+    assert runtime["postfix"] is None
+    assert not any(call.startswith("postconf -d") for call in host.calls)
+
+
+def test_check_names_refuses_a_package_name_that_is_not_debian():
+    assert rt.check_names([], [], [], ["postfix", "Postfix", "-rf"]) == [
+        "packages: 'Postfix' is not a Debian package name",
+        "packages: '-rf' is not a Debian package name",
+    ]
+
+
+def test_debconf_answers_are_read_only_when_asked(host):
+    assert host.collect()[0]["debconf"] == {}
+    runtime, warnings = host.collect(debconf=["postfix"])
+    assert warnings == []
+    answers = runtime["debconf"]
+    assert answers["postfix/main_mailer_type"] == "No configuration"
+    assert answers["postfix/mynetworks"] == "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128"
+    assert answers["postfix/root_address"] == ""
+    assert "debconf-show postfix" in host.calls
+
+
+def test_debconf_without_debconf_show_is_unknown_with_a_warning(host):
+    host.missing.add("debconf-show")
+    runtime, warnings = host.collect(debconf=["postfix"])
+    assert runtime["debconf"] is None
+    assert warnings == ["debconf-show is missing: debconf answers not read"]
+
+
+def test_installed_but_not_configured_reads_the_defaults_without_a_warning(host):
+    host.stop()
+    (host.root / "etc/postfix/main.cf").unlink()
+    runtime, warnings = host.collect(service="postfix@-", parameters=["queue_directory"])
+    assert warnings == []
+    assert runtime["installed"] is True
+    assert runtime["configured"] is False
+    assert runtime["parameters"] == {"queue_directory": "/var/spool/postfix"}
+    assert runtime["default_process_limit"] == 100
+    assert not any(call.endswith("-M") for call in host.calls)

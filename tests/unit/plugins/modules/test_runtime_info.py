@@ -45,6 +45,7 @@ def host(tmp_path, monkeypatch):
     write(f"proc/{PID}/limits", (RUNTIME / "debian13-master-limits.txt").read_text())
     write(f"proc/{PID}/cgroup", "0::/system.slice/postfix.service\n")
     write("proc/sys/net/core/somaxconn", "4096\n")
+    write("etc/postfix/main.cf", "")
     write(
         "etc/systemd/system/postfix.service.d/60-sbs-tuning.conf", "[Service]\nLimitNOFILE=8192\n"
     )
