@@ -176,18 +176,6 @@ def session_cache_type(available, requested=None, variable="tls_session_cache_ty
     )
 
 
-def postconf_names(lines):
-    """Return the parameter names from ``postconf -d`` output ("name = value" lines)."""
-    if isinstance(lines, str):
-        lines = lines.splitlines()
-    names = []
-    for line in lines:
-        name, sep, _value = str(line).partition("=")
-        if sep and name.strip():
-            names.append(name.strip())
-    return names
-
-
 # What each certificate source needs, and the fields that only make sense for one source.
 SOURCE_FIELDS = {
     "path": ("certificate_path", "key_path"),
@@ -294,6 +282,68 @@ def certificate_files(entry, directory):
         return {"key_file": combined, "certificate_file": combined, "chain_files": [combined]}
     key, cert = f"{directory}/{name}.key", f"{directory}/{name}.crt"
     return {"key_file": key, "certificate_file": cert, "chain_files": [key, cert]}
+
+
+def selfsigned_names(common_name, subject_alt_names):
+    """The subject alternative names of a self-signed certificate, as community.crypto writes
+    and reads them: the common name first, each with its ``DNS:`` or ``IP:`` prefix, once."""
+    names = []
+    for raw in [common_name, *(subject_alt_names or [])]:
+        name = str(raw) if str(raw).startswith(("DNS:", "IP:")) else f"DNS:{raw}"
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def selfsigned_renewal(entry, certificate, key, common_name, subject_alt_names=()):
+    """Why a self-signed lab certificate has to be generated (again); empty when the one on
+    the host is current, so a no-change run reads two files and generates nothing.
+
+    ``entry`` is the ``tls_certificates`` item; ``certificate`` and ``key`` are what
+    community.crypto's ``x509_certificate_info`` and ``openssl_privatekey_info`` returned for
+    its files (with ``failed_when: false``: a missing file has no ``public_key``);
+    ``common_name`` and ``subject_alt_names`` are the entry's, or the role's defaults.
+    """
+    reasons = []
+    want_type = "ECC" if entry.get("key_type", "rsa") == "ecdsa" else "RSA"
+    key_public = (key or {}).get("public_key")
+    if not key_public:
+        reasons.append("no private key yet")
+    else:
+        have_type = key.get("type")
+        data = key.get("public_data") or {}
+        if have_type != want_type:
+            reasons.append(f"the key is {have_type}, the entry asks for {want_type}")
+        elif want_type == "RSA" and data.get("size") != int(entry.get("key_size", 3072)):
+            reasons.append(
+                f"the key has {data.get('size')} bits, the entry asks for "
+                f"{int(entry.get('key_size', 3072))}"
+            )
+        elif want_type == "ECC" and data.get("curve") != entry.get("curve", "secp256r1"):
+            reasons.append(
+                f"the key is on {data.get('curve')}, the entry asks for "
+                f"{entry.get('curve', 'secp256r1')}"
+            )
+    cert_public = (certificate or {}).get("public_key")
+    if not cert_public:
+        return [*reasons, "no certificate yet"]
+    if key_public and key_public.strip() != cert_public.strip():
+        reasons.append("the certificate belongs to another key")
+    not_after = certificate.get("not_after", "?")
+    if certificate.get("expired"):
+        reasons.append(f"it expired ({not_after})")
+    elif not (certificate.get("valid_at") or {}).get("warn", True):
+        reasons.append(f"it expires soon ({not_after})")
+    have_cn = (certificate.get("subject") or {}).get("commonName")
+    if have_cn != str(common_name):
+        reasons.append(f"its common name is {have_cn}, the entry asks for {common_name}")
+    have_names = sorted(certificate.get("subject_alt_name") or [])
+    want_names = sorted(selfsigned_names(common_name, subject_alt_names))
+    if have_names != want_names:
+        reasons.append(
+            f"its names are {', '.join(have_names)}, the entry asks for {', '.join(want_names)}"
+        )
+    return reasons
 
 
 def combined_pem(key, certificate):
@@ -605,10 +655,11 @@ class FilterModule:
             "tls_certificate_problems": certificate_problems,
             "tls_certificate_files": certificate_files,
             "tls_combined_pem": combined_pem,
+            "tls_selfsigned_names": selfsigned_names,
+            "tls_selfsigned_renewal": selfsigned_renewal,
             "tls_certificate_summary": certificate_summary,
             "tls_protocol_errors": tls_protocol_errors,
             "tls_protocols_enabled": tls_protocols_enabled,
             "tls_session_cache_type": session_cache_type,
-            "tls_postconf_names": postconf_names,
             "tls_postfix_version": postfix_version,
         }

@@ -12,12 +12,18 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sbs.postfix.plugins.filter import tls
+from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_n
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "tls"
 
 
 def fixture(name):
     return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def parameter_names(name):
+    """The parameter names as runtime_info returns them (capabilities: parameter_names)."""
+    return sorted(parse_postconf_n(fixture(name)))
 
 
 # The role's defaults, as roles/tls/tasks/contribute.yml hands them to the filter.
@@ -61,7 +67,7 @@ SETTINGS = {
 def fixture_postfix37():
     return {
         "version": "3.7.11",
-        "parameters": tls.postconf_names(fixture("postconf-d-3.7.11.txt")),
+        "parameters": parameter_names("postconf-d-3.7.11.txt"),
         "cache_type": "btree",
     }
 
@@ -147,8 +153,8 @@ def test_postfix_version_rejects_garbage():
         tls.postfix_version("postconf: fatal: open /etc/postfix/main.cf")
 
 
-def test_postconf_names_reads_real_postconf_d():
-    names = tls.postconf_names(fixture("postconf-d-3.7.11.txt"))
+def test_the_parameter_names_of_real_postconf_d():
+    names = parameter_names("postconf-d-3.7.11.txt")
     assert len(names) == len(set(names)) > 900
     assert "smtpd_tls_chain_files" in names
     assert "tls_eecdh_auto_curves" in names
@@ -365,7 +371,7 @@ def test_filters_are_registered():
 def test_every_parameter_exists_in_postfix_3_10():
     postfix310 = {
         "version": "3.10.13",
-        "parameters": tls.postconf_names(fixture("postconf-d-3.10.13.txt")),
+        "parameters": parameter_names("postconf-d-3.10.13.txt"),
         "cache_type": tls.session_cache_type(fixture("postconf-m-3.10.13.txt")),
     }
     contribution, errors = tls.build_contribution(
@@ -641,3 +647,87 @@ def test_bad_submission_option_is_reported_with_the_other_errors(postfix37):
     )
     assert contribution["services"] == []
     assert any(e.startswith("tls_submission_options.Not A Name: ") for e in errors), errors
+
+
+# What community.crypto's info modules return for a current lab certificate (trimmed to the
+# fields the decision reads): RSA 3072, CN and SAN mx1.example.test, valid for a year.
+KEY_PEM = "-----BEGIN PUBLIC KEY-----\nMIIBojAN\n-----END PUBLIC KEY-----\n"
+CERT_INFO = {
+    "public_key": KEY_PEM,
+    "subject": {"commonName": "mx1.example.test"},
+    "subject_alt_name": ["DNS:mx1.example.test"],
+    "expired": False,
+    "valid_at": {"warn": True},
+    "not_after": "20271130120000Z",
+}
+KEY_INFO = {"public_key": KEY_PEM, "type": "RSA", "public_data": {"size": 3072}}
+ENTRY = {"name": "lab-rsa", "source": "selfsigned", "key_type": "rsa"}
+
+
+def renewal(entry=None, certificate=None, key=None, alt_names=()):
+    return tls.selfsigned_renewal(
+        ENTRY if entry is None else entry,
+        CERT_INFO if certificate is None else certificate,
+        KEY_INFO if key is None else key,
+        "mx1.example.test",
+        alt_names,
+    )
+
+
+def test_a_current_selfsigned_certificate_is_kept():
+    assert renewal() == []
+
+
+def test_nothing_on_the_host_yet():
+    # failed_when: false leaves the module's error without public_key
+    missing = {"msg": "Error while reading certificate file from disk"}
+    assert renewal(certificate=missing, key=missing) == ["no private key yet", "no certificate yet"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"expired": True}, "it expired (20271130120000Z)"),
+        ({"valid_at": {"warn": False}}, "it expires soon (20271130120000Z)"),
+        ({"subject": {"commonName": "old.example.test"}}, "its common name is old.example.test"),
+        ({"public_key": "-----BEGIN PUBLIC KEY-----\nother\n"}, "belongs to another key"),
+    ],
+)
+def test_a_certificate_that_is_no_longer_right_is_generated_again(change, reason):
+    reasons = renewal(certificate=dict(CERT_INFO, **change))
+    assert len(reasons) >= 1
+    assert reason in reasons[0] or reason in reasons[-1]
+
+
+def test_new_alternative_names_need_a_new_certificate():
+    assert renewal(alt_names=["mail.example.test", "IP:192.0.2.25"]) == [
+        "its names are DNS:mx1.example.test, the entry asks for DNS:mail.example.test, "
+        "DNS:mx1.example.test, IP:192.0.2.25"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        (dict(ENTRY, key_size=4096), "the key has 3072 bits, the entry asks for 4096"),
+        (dict(ENTRY, key_type="ecdsa"), "the key is RSA, the entry asks for ECC"),
+    ],
+)
+def test_a_key_of_another_kind_is_generated_again(entry, reason):
+    assert renewal(entry=entry) == [reason]
+
+
+def test_an_ecdsa_key_on_another_curve():
+    key = {"public_key": KEY_PEM, "type": "ECC", "public_data": {"curve": "secp384r1"}}
+    entry = dict(ENTRY, key_type="ecdsa")
+    assert renewal(entry=entry, key=key) == [
+        "the key is on secp384r1, the entry asks for secp256r1"
+    ]
+    assert renewal(entry=dict(entry, curve="secp384r1"), key=key) == []
+
+
+def test_selfsigned_names_put_the_common_name_first_once():
+    assert tls.selfsigned_names("mx1.example.test", ["mx1.example.test", "IP:192.0.2.25"]) == [
+        "DNS:mx1.example.test",
+        "IP:192.0.2.25",
+    ]
