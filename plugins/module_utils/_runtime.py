@@ -706,6 +706,16 @@ def read_capabilities(run, config_directory, warnings):
     }
 
 
+def read_memory_total(root="/"):
+    """The memory Postfix can use, in bytes: MemTotal, or a tighter cgroup memory limit (the
+    same rule sizing_info uses); ``None`` when /proc/meminfo is unreadable."""
+    text = _read(root, "proc", "meminfo")
+    if text is None:
+        return None
+    limits = _sysinfo.read_cgroup_limits(root)
+    return _sysinfo.memory_summary(_sysinfo.parse_meminfo(text), limits["memory_limit"])["total"]
+
+
 def read_unit(run, name, root="/", listing=list_conf_files):
     """:func:`parse_unit_show` for ``name`` plus ``drop_ins_not_loaded``; ``None`` when systemd
     is not there to ask."""
@@ -814,6 +824,7 @@ def collect(
             for key in service_keys
         },
     }
+    runtime["memory_total"] = read_memory_total(root)
     runtime["packages"] = read_packages(run, _unique(packages), warnings)
     runtime["debconf"] = read_debconf(run, _unique(debconf), warnings) if debconf else {}
     runtime["postfix"] = (

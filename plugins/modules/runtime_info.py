@@ -361,6 +361,12 @@ runtime:
           or Postfix is not installed.
       type: int
       sample: 100
+    memory_total:
+      description: The memory Postfix can use, in bytes, C(MemTotal) from C(/proc/meminfo) or
+        a tighter cgroup memory limit; what the limits a role accepts are checked against.
+        Null when C(/proc/meminfo) cannot be read.
+      type: int
+      sample: 4111122432
     packages:
       description: The installed version of each package in O(packages), null when it is not
         installed (or C(dpkg-query) is missing, with a warning).

@@ -348,6 +348,7 @@ class Host:
         self.missing = set()
         self.calls = []
         self.write("etc/postfix/main.cf", "")
+        self.write("proc/meminfo", "MemTotal:        4014768 kB\nMemFree:  1000 kB\n")
         self.write("proc/sys/net/core/somaxconn", "4096\n")
         self.write("proc/sys/net/ipv4/ip_local_port_range", "32768\t60999\n")
         self.start(fixture("debian12-master-limits-before.txt"))
@@ -766,3 +767,13 @@ def test_installed_but_not_configured_reads_the_defaults_without_a_warning(host)
     assert runtime["parameters"] == {"queue_directory": "/var/spool/postfix"}
     assert runtime["default_process_limit"] == 100
     assert not any(call.endswith("-M") for call in host.calls)
+
+
+def test_memory_total_is_meminfo_or_a_tighter_cgroup_limit(host):
+    assert host.collect()[0]["memory_total"] == 4014768 * 1024
+    host.write("proc/self/cgroup", "0::/sbs\n")
+    host.write("sys/fs/cgroup/cgroup.controllers", "memory\n")
+    host.write("sys/fs/cgroup/sbs/memory.max", str(1024**3) + "\n")
+    assert host.collect()[0]["memory_total"] == 1024**3
+    (host.root / "proc/meminfo").unlink()
+    assert host.collect()[0]["memory_total"] is None
