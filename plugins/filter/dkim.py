@@ -426,14 +426,15 @@ def dkim_plan(domains, signing_table=None, key_dir="/etc/dkimkeys", default_bits
     """What the role puts on the host, from validated input.
 
     Returns ``keys`` (one per domain and selector: domain, selector, key_file, key_dir, bits,
-    supplied, active, key_name, record_name), ``key_table`` and ``signing_table`` rows. Only
-    active selectors enter the tables, so a staged key never signs.
+    bits_variable, supplied, active, key_name, record_name), ``key_sizes`` (``{value,
+    variable}`` for each key the role generates), ``key_table`` and ``signing_table`` rows.
+    Only active selectors enter the tables, so a staged key never signs.
     """
     keys, key_table, signing = [], [], []
-    for entry in domains:
+    for d_index, entry in enumerate(domains):
         domain = entry["domain"].lower()
         active = entry["active_selector"]
-        for selector in _selectors(entry):
+        for s_index, selector in enumerate(_selectors(entry)):
             path = _key_file(key_dir, domain, selector)
             key = {
                 "domain": domain,
@@ -443,6 +444,12 @@ def dkim_plan(domains, signing_table=None, key_dir="/etc/dkimkeys", default_bits
                 # opendkim-genkey -s NAME writes NAME.private in its -D directory
                 "genkey_name": posixpath.basename(path).removesuffix(".private"),
                 "bits": int(selector.get("bits") or default_bits),
+                # Where the size came from, for messages about it.
+                "bits_variable": (
+                    f"dkim_domains[{d_index}].selectors[{s_index}].bits"
+                    if selector.get("bits")
+                    else "dkim_key_bits"
+                ),
                 "supplied": selector.get("private_key") is not None,
                 "active": selector["name"] == active,
                 "key_name": f"{selector['name']}._domainkey.{domain}",
@@ -471,7 +478,14 @@ def dkim_plan(domains, signing_table=None, key_dir="/etc/dkimkeys", default_bits
         for pattern in patterns:
             if all(row["pattern"] != pattern for row in signing):
                 signing.append({"pattern": pattern, "key_name": name})
-    return {"keys": keys, "key_table": key_table, "signing_table": signing}
+    # The keys the role generates, each size with the variable that set it: the settings the
+    # risk rules judge (postfix_risks, weak_dkim_key).
+    key_sizes = [
+        {"value": key["bits"], "variable": key["bits_variable"]}
+        for key in keys
+        if not key["supplied"]
+    ]
+    return {"keys": keys, "key_table": key_table, "signing_table": signing, "key_sizes": key_sizes}
 
 
 def _normalise_pem(pem):

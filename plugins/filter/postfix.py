@@ -29,6 +29,8 @@ from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
 from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
     merge_master,
     render_option,
+    sasl_backends,
+    sasl_problem,
     service_lines,
     service_listen_backlog,
     submission_services,
@@ -58,6 +60,8 @@ postfix_interface_names = _filter(interface_names)
 postfix_master_lines = _filter(service_lines)
 postfix_master_option = _filter(render_option)
 postfix_listen_backlog = _filter(service_listen_backlog)
+postfix_sasl_backends = _filter(sasl_backends)
+postfix_sasl_problem = _filter(sasl_problem)
 postfix_submission_services = _filter(submission_services)
 postfix_stock_services = _filter(stock_services)
 
@@ -92,5 +96,7 @@ class FilterModule:
             "postfix_check_interfaces": postfix_check_interfaces,
             "postfix_interface_names": postfix_interface_names,
             "postfix_submission_services": postfix_submission_services,
+            "postfix_sasl_backends": postfix_sasl_backends,
+            "postfix_sasl_problem": postfix_sasl_problem,
             "postfix_stock_services": postfix_stock_services,
         }

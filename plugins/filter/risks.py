@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._risks import RiskError, risks_report
+from ansible_collections.sbs.postfix.plugins.plugin_utils._risks import (
+    RiskError,
+    risks_report,
+    server_settings,
+)
 
 
 def postfix_risks(settings, accepted=None, host=None):
@@ -19,8 +23,14 @@ def postfix_risks(settings, accepted=None, host=None):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def postfix_risk_settings(main_cf, services, inventory=None):
+    """Filter: the settings postfix_risks judges, from the server role's merged main.cf and
+    master.cf."""
+    return server_settings(main_cf, services, inventory)
+
+
 class FilterModule:
     """sbs.postfix risk filter."""
 
     def filters(self):
-        return {"postfix_risks": postfix_risks}
+        return {"postfix_risks": postfix_risks, "postfix_risk_settings": postfix_risk_settings}

@@ -353,8 +353,12 @@ def combined_pem(key, certificate):
 
 def certificate_summary(entry):
     """One line describing an inspected certificate, for the play's output."""
-    if entry.get("pending"):
-        return f"{entry['name']} ({entry['source']}): not generated yet (check mode)"
+    if entry.get("renewal"):
+        done = "to be generated (check mode)" if entry.get("check_mode") else "generated now"
+        return (
+            f"{entry['name']} ({entry['source']}, LAB ONLY): {done}, for "
+            f"{entry.get('common_name', '?')}: {'; '.join(entry['renewal'])}"
+        )
     subject = (entry.get("subject") or {}).get("commonName", "?")
     lab = ", LAB ONLY" if entry["source"] == "selfsigned" else ""
     state = (

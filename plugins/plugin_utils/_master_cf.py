@@ -14,6 +14,7 @@ Controller side, pure functions; refusals are ``ConfigError`` naming the variabl
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -476,3 +477,59 @@ def submission_services(settings, restrictions=None, prefix="server_"):
             service["maxproc"] = wanted["maxproc"]
         result.append(service)
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The SASL backend a service that offers AUTH needs
+
+
+def _yes(value):
+    return str(value).strip().lower() in ("yes", "true", "1", "on")
+
+
+def sasl_backends(parameters, services, queue_directory="/var/spool/postfix"):
+    """Where each smtpd service that offers SASL AUTH expects its backend, grouped by backend.
+
+    Without a backend, smtpd offers AUTH to nobody and logs "no SASL authentication
+    mechanisms": the service passes every check and refuses every client. ``parameters`` is the
+    merged main.cf, ``services`` the merged master.cf (dictionaries); a service's ``-o``
+    options win over main.cf. Returns ``[{"type", "path", "services"}]``: for ``dovecot`` the
+    auth socket (``smtpd_sasl_path``, relative to the queue directory, where smtpd runs), for
+    ``cyrus`` the Cyrus SASL application file ``<cyrus_sasl_config_path>/<smtpd_sasl_path>.conf``
+    (Debian: ``/etc/postfix/sasl/smtpd.conf``).
+    """
+    backends = {}
+    for svc in services:
+        if svc.get("command") != "smtpd":
+            continue
+        merged = {**parameters, **(svc.get("options") or {})}
+        if not _yes(merged.get("smtpd_sasl_auth_enable", "no")):
+            continue
+        kind = str(merged.get("smtpd_sasl_type") or "cyrus").strip()
+        name = str(merged.get("smtpd_sasl_path") or "smtpd").strip()
+        if kind == "dovecot":
+            path = name if name.startswith("/") else posixpath.join(queue_directory, name)
+        else:
+            directory = str(merged.get("cyrus_sasl_config_path") or "/etc/postfix/sasl").strip()
+            path = posixpath.join(directory, f"{name}.conf")
+        entry = backends.setdefault((kind, path), {"type": kind, "path": path, "services": []})
+        entry["services"].append(f"{svc['name']}/{svc['type']}")
+    return list(backends.values())
+
+
+def sasl_problem(backend, host="this host"):
+    """The refusal for a backend of :func:`sasl_backends` that is not on the host."""
+    services = ", ".join(backend["services"])
+    if backend["type"] == "dovecot":
+        fix = f"install Dovecot and have its auth service listen on {backend['path']}"
+    else:
+        fix = (
+            f"install Cyrus SASL and configure it in {backend['path']}, or use Dovecot "
+            "(smtpd_sasl_type: dovecot)"
+        )
+    return (
+        f"{services} offer SASL AUTH (server_submission_enabled, server_smtps_enabled or "
+        f"smtpd_sasl_auth_enable) through {backend['type']}, but {backend['path']} does not "
+        f'exist on {host}: smtpd would offer AUTH to nobody and refuse every client ("no SASL '
+        f'authentication mechanisms"). First {fix}, or disable the service.'
+    )

@@ -549,6 +549,132 @@ def _limit_risks(found, accepted, host):
 
 
 # --------------------------------------------------------------------------------------------
+# What the server role renders, as settings to judge
+
+# Where a contributed value can be changed by the admin, for the messages.
+_CONTRIBUTOR_VARIABLES = {
+    "sbs_postfix_contributions.tls": {"smtpd_tls_auth_only": "tls_auth_only"},
+    "sbs_postfix_contributions.tuning": {"default_process_limit": "tuning_overrides"},
+}
+_TLS_PROTOCOL_PARAMETERS = (
+    "smtpd_tls_protocols",
+    "smtpd_tls_mandatory_protocols",
+    "smtp_tls_protocols",
+    "smtp_tls_mandatory_protocols",
+)
+
+
+def _admin_variable(main_cf, name):
+    """The variable a main.cf value came from: the inventory's, or the contributor's own."""
+    variable = (main_cf.get("variables") or {}).get(name) or name
+    for prefix, names in _CONTRIBUTOR_VARIABLES.items():
+        if variable.startswith(prefix) and name in names:
+            return names[name]
+    return variable
+
+
+def _is_yes(value):
+    return str(value).strip().lower() in ("yes", "true", "1", "on")
+
+
+def _offers_auth(options, defaults):
+    """AUTH on a connection where TLS is not already enforced (wrappermode or encrypt)."""
+    merged = {**defaults, **{k: str(v) for k, v in (options or {}).items()}}
+    if not _is_yes(merged.get("smtpd_sasl_auth_enable", "no")):
+        return False
+    if _is_yes(merged.get("smtpd_tls_wrappermode", "no")):
+        return False
+    return merged.get("smtpd_tls_security_level", "").strip() != "encrypt"
+
+
+def service_variables(inventory):
+    """``{"name/type": variable}``: which server role variable set each service's maxproc,
+    from the role's ``server_master_services``, ``server_master_overrides`` (which win) and
+    ``server_submission_maxproc`` / ``server_smtps_maxproc``."""
+    names = {}
+    for name in ("submission", "smtps"):
+        if (inventory.get(f"server_{name}_maxproc")) is not None:
+            names[f"{name}/inet"] = f"server_{name}_maxproc"
+    for index, svc in enumerate(inventory.get("server_master_services") or []):
+        if isinstance(svc, dict) and svc.get("maxproc") is not None:
+            key = f"{svc.get('name')}/{svc.get('type')}"
+            names[key] = f"server_master_services[{index}].maxproc"
+    for key, override in (inventory.get("server_master_overrides") or {}).items():
+        if isinstance(override, dict) and override.get("maxproc") is not None:
+            names[key] = f"server_master_overrides['{key}'].maxproc"
+    return names
+
+
+def server_settings(main_cf, services, inventory=None):
+    """The settings :func:`assess` judges, from what the server role renders.
+
+    :param main_cf: the merged main.cf (``postfix_main``'s result: ``parameters`` and the
+        ``variables`` each came from).
+    :param services: the merged master.cf services (``postfix_master``'s result).
+    :param inventory: the server role's master.cf variables (see :func:`service_variables`),
+        so a limit is reported under the variable that set it; ``master.cf name/type
+        maxproc`` (a stock value or another role's) otherwise.
+
+    TLS protocol parameters are judged here only when the inventory sets them through the
+    server role (``server_main_extra``): the tls role judges its own variables.
+    """
+    params = main_cf.get("parameters") or {}
+    variables = service_variables(inventory or {})
+    settings = {}
+    if params.get("mynetworks") is not None:
+        settings["mynetworks"] = {
+            "value": params["mynetworks"],
+            "variable": _admin_variable(main_cf, "mynetworks"),
+        }
+    for name in _TLS_PROTOCOL_PARAMETERS:
+        variable = _admin_variable(main_cf, name)
+        if name in params and variable.startswith("server_"):
+            settings[name] = {"value": params[name], "variable": variable}
+    defaults = {
+        name: str(params[name])
+        for name in ("smtpd_sasl_auth_enable", "smtpd_tls_security_level")
+        if name in params
+    }
+    offering = [
+        f"{svc['name']}/{svc['type']}"
+        for svc in services
+        if svc.get("command") == "smtpd" and _offers_auth(svc.get("options"), defaults)
+    ]
+    if offering:
+        settings["sasl_auth_offered"] = {
+            "value": True,
+            "variable": f"master.cf {', '.join(offering)} (SASL AUTH without enforced TLS)",
+        }
+        if "smtpd_tls_auth_only" in params:
+            settings["smtpd_tls_auth_only"] = {
+                "value": params["smtpd_tls_auth_only"],
+                "variable": _admin_variable(main_cf, "smtpd_tls_auth_only"),
+            }
+    if "default_process_limit" in params:
+        settings["default_process_limit"] = {
+            "value": params["default_process_limit"],
+            "variable": _admin_variable(main_cf, "default_process_limit"),
+        }
+    limits = []
+    for svc in services:
+        maxproc = str(svc.get("maxproc", "-")).strip()
+        if maxproc == "-" or svc.get("command") not in MEMORY_PER_COMMAND:
+            continue
+        key = f"{svc['name']}/{svc['type']}"
+        limits.append(
+            {
+                "value": maxproc,
+                "variable": variables.get(key, f"master.cf {key} maxproc"),
+                "service": key,
+                "command": svc["command"],
+            }
+        )
+    if limits:
+        settings["maxproc"] = limits
+    return settings
+
+
+# --------------------------------------------------------------------------------------------
 # Entry points
 
 

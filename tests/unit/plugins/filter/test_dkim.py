@@ -738,3 +738,22 @@ def test_trusted_hosts_from_the_server_role_default():
         "localhost",
         "127.0.0.0/8",
     ]
+
+
+def test_plan_says_which_variable_set_each_key_size():
+    domains = [
+        {
+            "domain": "example.org",
+            "active_selector": "s1",
+            "selectors": [{"name": "s1"}, {"name": "s2", "bits": 4096}],
+        }
+    ]
+    keys = dkim.dkim_plan(domains, default_bits=1024)["keys"]
+    assert [(k["bits"], k["bits_variable"]) for k in keys] == [
+        (1024, "dkim_key_bits"),
+        (4096, "dkim_domains[0].selectors[1].bits"),
+    ]
+    assert dkim.dkim_plan(domains, default_bits=1024)["key_sizes"] == [
+        {"value": 1024, "variable": "dkim_key_bits"},
+        {"value": 4096, "variable": "dkim_domains[0].selectors[1].bits"},
+    ]

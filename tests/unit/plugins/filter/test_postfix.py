@@ -51,6 +51,8 @@ def test_filter_module_exports_what_the_roles_call():
         "postfix_interface_names",
         "postfix_submission_services",
         "postfix_stock_services",
+        "postfix_sasl_backends",
+        "postfix_sasl_problem",
     }
 
 

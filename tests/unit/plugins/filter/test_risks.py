@@ -10,11 +10,18 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.filter.risks import FilterModule, postfix_risks
+from ansible_collections.sbs.postfix.plugins.filter.risks import (
+    FilterModule,
+    postfix_risk_settings,
+    postfix_risks,
+)
 
 
 def test_filter_module_exports_postfix_risks():
-    assert FilterModule().filters() == {"postfix_risks": postfix_risks}
+    assert FilterModule().filters() == {
+        "postfix_risks": postfix_risks,
+        "postfix_risk_settings": postfix_risk_settings,
+    }
 
 
 def test_shape_the_roles_read():

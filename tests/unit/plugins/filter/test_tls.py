@@ -731,3 +731,20 @@ def test_selfsigned_names_put_the_common_name_first_once():
         "DNS:mx1.example.test",
         "IP:192.0.2.25",
     ]
+
+
+@pytest.mark.parametrize(
+    ("check_mode", "done"), [(False, "generated now"), (True, "to be generated (check mode)")]
+)
+def test_certificate_summary_of_a_lab_certificate_generated_in_this_run(check_mode, done):
+    entry = {
+        "name": "lab",
+        "source": "selfsigned",
+        "renewal": ["no private key yet", "no certificate yet"],
+        "check_mode": check_mode,
+        "common_name": "mx.example.test",
+    }
+    assert tls.certificate_summary(entry) == (
+        f"lab (selfsigned, LAB ONLY): {done}, for mx.example.test: "
+        "no private key yet; no certificate yet"
+    )

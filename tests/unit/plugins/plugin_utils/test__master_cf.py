@@ -434,3 +434,64 @@ def test_contributed_service_clashing_with_the_servers_own_is_still_checked():
                 "tls": {"services": [{"name": "submission", "type": "inet", "port": 1}]}
             },
         )
+
+
+def test_sasl_backends_of_the_services_that_offer_auth():
+    from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import sasl_backends
+
+    services = [
+        {"name": "smtp", "type": "inet", "command": "smtpd", "options": {}},
+        {
+            "name": "submission",
+            "type": "inet",
+            "command": "smtpd",
+            "options": {
+                "smtpd_sasl_auth_enable": "yes",
+                "smtpd_sasl_type": "dovecot",
+                "smtpd_sasl_path": "private/auth",
+            },
+        },
+        {
+            "name": "smtps",
+            "type": "inet",
+            "command": "smtpd",
+            "options": {"smtpd_sasl_auth_enable": True},
+        },
+        {"name": "pickup", "type": "unix", "command": "pickup", "options": {}},
+    ]
+    assert sasl_backends({}, services) == [
+        {
+            "type": "dovecot",
+            "path": "/var/spool/postfix/private/auth",
+            "services": ["submission/inet"],
+        },
+        {"type": "cyrus", "path": "/etc/postfix/sasl/smtpd.conf", "services": ["smtps/inet"]},
+    ]
+    # main.cf turns AUTH on for port 25 too; an absolute socket path stays as it is.
+    main = {
+        "smtpd_sasl_auth_enable": "yes",
+        "smtpd_sasl_type": "dovecot",
+        "smtpd_sasl_path": "/run/dovecot/auth-client",
+    }
+    assert sasl_backends(main, services[:1], "/srv/spool") == [
+        {"type": "dovecot", "path": "/run/dovecot/auth-client", "services": ["smtp/inet"]}
+    ]
+    assert sasl_backends({}, services[:1]) == []
+
+
+def test_sasl_problem_names_the_services_the_variables_and_the_fix():
+    from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import sasl_problem
+
+    backend = {
+        "type": "cyrus",
+        "path": "/etc/postfix/sasl/smtpd.conf",
+        "services": ["submission/inet"],
+    }
+    message = sasl_problem(backend, "mx1")
+    assert message.startswith("submission/inet offer SASL AUTH (server_submission_enabled")
+    assert "/etc/postfix/sasl/smtpd.conf does not exist on mx1" in message
+    assert "no SASL authentication mechanisms" in message
+    dovecot = dict(backend, type="dovecot", path="/var/spool/postfix/private/auth")
+    assert "have its auth service listen on /var/spool/postfix/private/auth" in sasl_problem(
+        dovecot
+    )

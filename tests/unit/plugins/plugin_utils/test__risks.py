@@ -24,6 +24,7 @@ from ansible_collections.sbs.postfix.plugins.plugin_utils._risks import (
     check_accepted,
     memory_for_postfix,
     risks_report,
+    server_settings,
     verdict,
 )
 
@@ -523,3 +524,84 @@ def test_entry_needs_value_and_variable(entry):
 def test_settings_must_be_a_dictionary():
     with pytest.raises(RiskError, match="must be a dictionary"):
         assess(["mynetworks"])
+
+
+# --------------------------------------------------------------------------------------------
+# server_settings: what the server role renders, judged under the variables the admin wrote
+
+
+def _rendered(admin=None, extra=None, contributions=None, services=None, overrides=None):
+    from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import merge_main
+    from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
+        merge_master,
+        submission_services,
+    )
+    from ansible_collections.sbs.postfix.plugins.plugin_utils._stock_master_cf import (
+        stock_services,
+    )
+
+    defaults = {
+        "smtpd_relay_restrictions": [
+            "permit_mynetworks",
+            "permit_sasl_authenticated",
+            "reject_unauth_destination",
+        ]
+    }
+    main_cf = merge_main(admin or {}, extra or {}, contributions or {}, defaults).as_dict()
+    optional = submission_services({"submission": {"enabled": True}})
+    master = merge_master(stock_services("3.7"), services, overrides, contributions, optional)
+    return main_cf, [svc.as_dict() for svc in master]
+
+
+def test_server_settings_name_the_variables_the_admin_wrote():
+    main_cf, master = _rendered(
+        admin={"mynetworks": ["10.0.0.0/16"]},
+        extra={"smtpd_tls_protocols": ">=TLSv1", "default_process_limit": 1000000000},
+        overrides={"smtp/inet": {"maxproc": 900}},
+    )
+    settings = server_settings(
+        main_cf, master, {"server_master_overrides": {"smtp/inet": {"maxproc": 900}}}
+    )
+    assert settings["mynetworks"]["variable"] == "server_mynetworks"
+    assert settings["smtpd_tls_protocols"] == {
+        "value": ">=TLSv1",
+        "variable": "server_main_extra.smtpd_tls_protocols",
+    }
+    assert (
+        settings["default_process_limit"]["variable"] == "server_main_extra.default_process_limit"
+    )
+    smtp = next(entry for entry in settings["maxproc"] if entry["service"] == "smtp/inet")
+    assert smtp == {
+        "value": "900",
+        "variable": "server_master_overrides['smtp/inet'].maxproc",
+        "service": "smtp/inet",
+        "command": "smtpd",
+    }
+    report = risks_report(settings, [], {"mem_total": 4 * 1024**3})
+    names = {risk["name"] for risk in report["risks"]}
+    assert {"wide_mynetworks", "weak_tls_protocols", "limits_beyond_memory"} <= names
+
+
+def test_submission_enforces_tls_so_auth_only_is_not_judged():
+    main_cf, master = _rendered()
+    assert "sasl_auth_offered" not in server_settings(main_cf, master)
+
+
+def test_auth_on_port_25_without_tls_enforced_is_judged():
+    main_cf, master = _rendered(extra={"smtpd_sasl_auth_enable": True})
+    settings = server_settings(main_cf, master)
+    assert settings["sasl_auth_offered"]["value"] is True
+    assert "smtp/inet" in settings["sasl_auth_offered"]["variable"]
+    report = risks_report(settings, [])
+    assert [risk["name"] for risk in report["risks"]] == ["tls_auth_optional"]
+
+
+def test_a_tls_role_value_is_named_by_the_tls_variable():
+    contributions = {"tls": {"main": {"smtpd_tls_auth_only": False}}}
+    main_cf, master = _rendered(extra={"smtpd_sasl_auth_enable": True}, contributions=contributions)
+    settings = server_settings(main_cf, master)
+    assert settings["smtpd_tls_auth_only"]["variable"] == "tls_auth_only"
+    # The tls role's protocols are the tls role's to judge, under its own variables.
+    contributions = {"tls": {"main": {"smtpd_tls_protocols": ">=TLSv1"}}}
+    main_cf, master = _rendered(contributions=contributions)
+    assert "smtpd_tls_protocols" not in server_settings(main_cf, master)
