@@ -17,6 +17,8 @@ per second, ages in seconds.
 
 from __future__ import annotations
 
+import math
+
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_M
 
 MIB = 1024 * 1024
@@ -318,6 +320,42 @@ def size_in_flow_delay(rotational):
     )
 
 
+# Postfix's own rule (postconf(5), queue_minfree): smtpd accepts MAIL FROM only while the queue
+# file system has 1.5 x message_size_limit free, whatever queue_minfree says below that.
+QUEUE_MINFREE_MESSAGE_FACTOR = 1.5
+# Beyond that, keep a share of the queue file system free, so a flood of mail stops at 452 before
+# it fills the file system that also holds logs (or the root file system): 5%, at most 2 GiB.
+QUEUE_MINFREE_SHARE = 0.05
+QUEUE_MINFREE_CEILING = 2 * GIB
+# Postfix's own default message_size_limit, when main.cf does not set one (bytes).
+POSTFIX_MESSAGE_SIZE_LIMIT = 10240000
+
+
+def size_queue_minfree(fs_size, message_size_limit):
+    """``queue_minfree``: the free space (bytes) below which smtpd answers 452 instead of
+    accepting mail it might not be able to store.
+
+    At least 1.5 x ``message_size_limit`` (below that Postfix refuses mail anyway), and 5% of
+    the queue file system (at most 2 GiB) so a full queue never fills the file system; rounded
+    up to a MiB. ``fs_size`` (bytes) ``None`` when unknown: the floor alone.
+    """
+    limit = int(message_size_limit) if message_size_limit else POSTFIX_MESSAGE_SIZE_LIMIT
+    floor = math.ceil(limit * QUEUE_MINFREE_MESSAGE_FACTOR)
+    share = int(min(QUEUE_MINFREE_CEILING, fs_size * QUEUE_MINFREE_SHARE)) if fs_size else 0
+    value = math.ceil(max(floor, share) / MIB) * MIB
+    if share > floor:
+        reason = (
+            f"keep {value // MIB} MiB of the {fs_size // MIB} MiB queue file system free: 5% "
+            "(at most 2 GiB), so a full queue answers 452 before it fills the file system"
+        )
+    else:
+        reason = (
+            f"{value // MIB} MiB: 1.5 x message_size_limit ({limit // MIB} MiB), the free space "
+            "Postfix needs to accept a message at all"
+        )
+    return _rec(value, reason, fs_size=fs_size, message_size_limit=limit)
+
+
 def postfix_fd_need(smtpd_maxproc, smtp_maxproc, lmtp_maxproc, default_process_limit):
     """File descriptors the busiest Postfix process may need, with margin.
 
@@ -537,6 +575,9 @@ def recommend(hardware, profile="medium", baseline=None, current=None):
     out["smtpd_client_connection_count_limit"] = size_client_connection_count_limit(smtpd)
     out["qmgr_message_active_limit"] = size_qmgr_message_active_limit(mem, profile)
     out["in_flow_delay"] = size_in_flow_delay(rotational)
+    out["queue_minfree"] = size_queue_minfree(
+        hardware.get("queue_fs_size"), hardware.get("message_size_limit")
+    )
     need = postfix_fd_need(
         smtpd, smtp, out["lmtp_maxproc"]["value"], out["default_process_limit"]["value"]
     )
@@ -594,6 +635,18 @@ def findings(hardware, filesystem=None, container=None, peak_messages_per_minute
                 "message": f"The queue file system {fs.get('mount_point')} is {used}% full: "
                 "Postfix refuses mail when free space drops below queue_minfree / "
                 "1.5 x message_size_limit.",
+            }
+        )
+    size = fs.get("size")
+    limit = hardware.get("message_size_limit") or POSTFIX_MESSAGE_SIZE_LIMIT
+    if size and size < 3 * QUEUE_MINFREE_MESSAGE_FACTOR * limit:
+        found.append(
+            {
+                "severity": "warning",
+                "message": f"The queue file system {fs.get('mount_point')} has "
+                f"{size // MIB} MiB: Postfix keeps 1.5 x message_size_limit "
+                f"({limit // MIB} MiB) free, so a few queued messages are enough to make it "
+                "refuse mail. Give the queue more space or lower message_size_limit.",
             }
         )
     inodes = fs.get("inodes_used_percent")
@@ -668,6 +721,7 @@ MAIN_PARAMETERS = [
     "smtpd_client_connection_count_limit",
     "qmgr_message_active_limit",
     "in_flow_delay",
+    "queue_minfree",
 ]
 SYSCTLS = [
     "fs.file-max",
@@ -741,7 +795,7 @@ def baseline_inputs(baseline):
     }
 
 
-def hardware_from_system(system, relayhost=None):
+def hardware_from_system(system, relayhost=None, message_size_limit=None):
     """The inputs of :func:`recommend` from ``_sysinfo.collect_system()`` output."""
     nofile = system.get("nofile") or {}
     default = nofile.get("systemd_default") or {}
@@ -754,6 +808,8 @@ def hardware_from_system(system, relayhost=None):
         "nofile_grantable": nofile.get("grantable"),
         "systemd_nofile": default.get("hard"),
         "relayhost": relayhost or None,
+        "queue_fs_size": filesystem.get("size"),
+        "message_size_limit": _as_int(message_size_limit),
     }
 
 

@@ -54,6 +54,12 @@ options:
         Default is the current main.cf value. With a relayhost all mail has one next hop, which
         allows a higher C(default_destination_concurrency_limit).
     type: str
+  message_size_limit:
+    description:
+      - The largest message Postfix will accept, in bytes (for example the server role's
+        C(server_message_size_limit)). Default is the current main.cf value, or Postfix's
+        default (10240000). C(queue_minfree) is at least 1.5 times this.
+    type: int
   unit:
     description:
       - The systemd unit that runs Postfix's master. On Debian 12 that is C(postfix@-.service)
@@ -192,7 +198,8 @@ sizing:
       description: >-
         One entry per sized value, each C({value, reason, inputs}): main.cf names
         (default_process_limit, default_destination_concurrency_limit,
-        smtpd_client_connection_count_limit, qmgr_message_active_limit, in_flow_delay),
+        smtpd_client_connection_count_limit, qmgr_message_active_limit, in_flow_delay,
+        queue_minfree),
         master.cf maxproc (smtpd_maxproc for smtp/inet, smtp_maxproc for smtp/unix and
         relay/unix, lmtp_maxproc for lmtp/unix), LimitNOFILE (file descriptors) and sysctl keys
         as written in sysctl.d. Counts are processes, connections or messages; in_flow_delay is
@@ -266,7 +273,7 @@ def _existing(path):
 
 def read_postfix(run):
     """Current main.cf values and master.cf maxproc, or ``None``s when Postfix is absent."""
-    names = [*_sizing.MAIN_PARAMETERS, "relayhost", "queue_directory"]
+    names = [*_sizing.MAIN_PARAMETERS, "relayhost", "queue_directory", "message_size_limit"]
     values = dict.fromkeys(names)
     rc, out, _err = run(["postconf", "-h", *names])
     if rc == 0:
@@ -292,6 +299,7 @@ def main():
             "baseline": {"type": "dict"},
             "queue_directory": {"type": "path"},
             "relayhost": {"type": "str"},
+            "message_size_limit": {"type": "int"},
             "unit": {"type": "str", "default": "postfix@-.service"},
             "overrides": {"type": "dict", "default": {}},
             "overrides_variable": {"type": "str", "default": "overrides"},
@@ -316,7 +324,10 @@ def main():
     relayhost = module.params["relayhost"]
     if relayhost is None:
         relayhost = postfix.get("relayhost")
-    hardware = _sizing.hardware_from_system(system, relayhost)
+    message_size_limit = module.params["message_size_limit"]
+    if message_size_limit is None:
+        message_size_limit = postfix.get("message_size_limit")
+    hardware = _sizing.hardware_from_system(system, relayhost, message_size_limit)
     nofile = system["nofile"]
     overrides, errors = _sizing.validate_overrides(
         module.params["overrides"],

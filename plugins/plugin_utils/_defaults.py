@@ -6,8 +6,9 @@
 Private to the sbs.postfix collection: not a public API, may change without notice.
 
 The server role's SBS defaults live in its vars; a value another role must know before the
-server role runs (OpenDKIM signs for the networks Postfix relays for) is defined here and read
-by both through the ``sbs.postfix.postfix_sbs_default`` filter.
+server role runs (OpenDKIM signs for the networks Postfix relays for; the tuning role keeps
+1.5 x the message size limit free on the queue) is defined here and read by both through the
+``sbs.postfix.postfix_sbs_default`` filter.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import copy
 SHARED_DEFAULTS = {
     # Trust only the host itself until the admin says more.
     "mynetworks": ["127.0.0.0/8", "[::1]/128"],
+    # 50 MiB: office attachments; the tuning role sizes queue_minfree from it.
+    "message_size_limit": 52428800,
 }
 
 

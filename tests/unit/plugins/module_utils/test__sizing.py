@@ -116,6 +116,7 @@ def test_every_recommendation_explains_itself(hardware, profile):
         "smtpd_client_connection_count_limit",
         "qmgr_message_active_limit",
         "in_flow_delay",
+        "queue_minfree",
         "LimitNOFILE",
         "fs.file-max",
         "net.core.somaxconn",
@@ -505,6 +506,8 @@ def test_hardware_from_system():
         "nofile_grantable": 20000,
         "systemd_nofile": 524288,
         "relayhost": None,
+        "queue_fs_size": None,
+        "message_size_limit": None,
     }
 
 
@@ -519,6 +522,7 @@ def test_contribution_follows_the_handoff_contract():
         "smtpd_client_connection_count_limit": 50,
         "qmgr_message_active_limit": 20000,
         "in_flow_delay": "1s",
+        "queue_minfree": 15728640,
     }
     assert contrib["master"] == {
         "smtp/inet": {"maxproc": 250},
@@ -530,3 +534,39 @@ def test_contribution_follows_the_handoff_contract():
     assert set(contrib["reasons"]) == set(contrib["main"]) | {
         f"{s} maxproc" for s in contrib["master"]
     }
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("fs_size", "message_size_limit", "expected"),
+    [
+        # No file system known: Postfix's own floor, 1.5 x message_size_limit, rounded to a MiB.
+        (None, 10240000, 15 * MIB),
+        (None, None, 15 * MIB),
+        # 5% of a 100 GiB file system is above the 2 GiB ceiling.
+        (100 * 1024 * MIB, 52428800, 2048 * MIB),
+        # 5% of 20 GiB (1 GiB) is above 1.5 x 50 MiB.
+        (20 * 1024 * MIB, 52428800, 1024 * MIB),
+        # 5% of 1 GiB (51.2 MiB) is below 1.5 x 50 MiB = 75 MiB: the floor wins.
+        (1024 * MIB, 52428800, 75 * MIB),
+        # The boundary: 5% of 1500 MiB is exactly 75 MiB.
+        (1500 * MIB, 52428800, 75 * MIB),
+        (1520 * MIB, 52428800, 76 * MIB),
+    ],
+)
+def test_queue_minfree(fs_size, message_size_limit, expected):
+    rec = sz.size_queue_minfree(fs_size, message_size_limit)
+    assert rec["value"] == expected
+    assert rec["value"] >= 1.5 * (message_size_limit or 10240000)
+    assert rec["reason"]
+
+
+def test_a_queue_file_system_too_small_for_the_message_size_is_a_finding():
+    hardware = {"mem_total": 8 * 1024 * MIB, "message_size_limit": 52428800}
+    small = {"mount_point": "/var/spool/postfix", "size": 200 * MIB}
+    messages = [f["message"] for f in sz.findings(hardware, small)]
+    assert any("has 200 MiB" in m and "message_size_limit (50 MiB)" in m for m in messages)
+    large = dict(small, size=300 * MIB)
+    assert not any("has 300 MiB" in f["message"] for f in sz.findings(hardware, large))

@@ -25,7 +25,8 @@ from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "sysinfo" / "vm-2cpu-24g"
 
 # `postconf -h` prints the values in the order asked: the module asks for these.
-POSTCONF_H = "100\n20\n50\n20000\n1s\n\n/var/spool/postfix\n"
+# default_process_limit .. queue_minfree, relayhost, queue_directory, message_size_limit
+POSTCONF_H = "100\n20\n50\n20000\n1s\n0\n\n/var/spool/postfix\n10240000\n"
 POSTCONF_M = (
     "smtp       inet  n       -       y       -       -       smtpd\n"
     "lmtp       unix  -       -       y       -       -       lmtp\n"
@@ -141,7 +142,7 @@ def test_sizes_a_container_host(host, capsys):
 def test_relayhost_raises_destination_concurrency(host, capsys):
     host["outputs"]["postconf -h"] = (
         0,
-        POSTCONF_H.replace("1s\n\n", "1s\n[127.0.0.1]:2525\n"),
+        POSTCONF_H.replace("1s\n0\n\n", "1s\n0\n[127.0.0.1]:2525\n"),
         "",
     )
     result = run_module({"profile": "burst"}, capsys)
@@ -280,3 +281,11 @@ def test_check_mode_is_the_same_read(host, capsys):
 )
 def test_parse_master_maxproc(text, expected):
     assert sizing_info._sizing.parse_master_maxproc(text) == expected
+
+
+def test_queue_minfree_follows_message_size_limit(host, capsys):
+    rec = run_module({}, capsys)["sizing"]["recommended"]["queue_minfree"]
+    assert rec["inputs"]["message_size_limit"] == 10240000
+    assert rec["value"] >= 1.5 * 10240000
+    rec = run_module({"message_size_limit": 52428800}, capsys)["sizing"]["recommended"]
+    assert rec["queue_minfree"]["value"] >= 1.5 * 52428800

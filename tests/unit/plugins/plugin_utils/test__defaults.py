@@ -21,5 +21,10 @@ def test_the_caller_gets_a_copy():
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(UnknownDefault, match="known: mynetworks"):
+    with pytest.raises(UnknownDefault, match="known: message_size_limit, mynetworks"):
         sbs_default("relayhost")
+
+
+def test_message_size_limit_is_50_mib():
+    # The server role writes it and the tuning role sizes queue_minfree from it.
+    assert sbs_default("message_size_limit") == 50 * 1024 * 1024
