@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import glob
 import os
 import re
 import shutil
@@ -415,6 +417,34 @@ def _copy_owner(st, dst):
     # Only root can give files away; an unprivileged run keeps its own ownership.
     with contextlib.suppress(PermissionError):
         os.chown(dst, st.st_uid, st.st_gid, follow_symlinks=False)
+
+
+@contextlib.contextmanager
+def config_lock(directory):
+    """Hold an exclusive lock on the configuration directory while it is staged and swapped.
+
+    Two runs against one host (a cron job and an admin, two controllers) then apply one after
+    the other instead of interleaving their swaps. ``flock(2)`` on the directory itself: no
+    lock file is left behind, and the kernel drops the lock when a killed run's process dies.
+    """
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def stale_stages(directory):
+    """Staging directories a killed run left beside ``directory`` (a stage is removed when its
+    run ends, and while :func:`config_lock` is held no other run can be staging)."""
+    parent = os.path.dirname(os.path.abspath(directory)) or "/"
+    base = os.path.basename(os.path.abspath(directory))
+    return sorted(
+        path
+        for path in glob.glob(os.path.join(glob.escape(parent), glob.escape(base) + ".sbs-stage.*"))
+        if os.path.isdir(path) and not os.path.islink(path)
+    )
 
 
 def remove_stage(stage):

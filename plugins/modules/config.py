@@ -205,6 +205,14 @@ restart_reasons:
       stop and start Postfix when this parameter changes'; master(8) ignores the change on
       reload)
     - master.cf inet listener submission/inet added (new listening socket)
+removed_stages:
+  description:
+    - Staging directories (paths) that killed runs had left beside O(config_directory), removed
+      before this run staged its own. Empty in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/postfix.sbs-stage.k2j4h1]
 backup_path:
   description:
     - The directory (path) holding the copy of the live main.cf and master.cf made before they
@@ -295,6 +303,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import
     check_services,
     check_tables,
     classify_warnings,
+    config_lock,
     ensure_newline,
     file_diffs,
     install_files,
@@ -309,6 +318,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import
     remove_stage,
     restart_reasons,
     staged_to_live,
+    stale_stages,
     warnings_about,
 )
 from ansible_collections.sbs.postfix.plugins.module_utils._runner import CommandRunner
@@ -515,6 +525,19 @@ def main():
     for program in ("postfix", "postconf"):
         run.path(program)
 
+    # Serialised per host: staging, validation and the swap happen under one lock, so no
+    # other run can stage or swap at the same time, and stages of killed runs can go.
+    with config_lock(directory):
+        apply_config(module, run, directory, new_main, new_master)
+
+
+def apply_config(module, run, directory, new_main, new_master):
+    """Stage, validate and (unless in check mode) swap, under :func:`config_lock`."""
+    backup_dir = module.params["backup_dir"]
+    leftovers = stale_stages(directory)
+    if leftovers and not module.check_mode:
+        for path in leftovers:
+            remove_stage(path)
     old_main = read_text(os.path.join(directory, MAIN_CF))
     old_master = read_text(os.path.join(directory, MASTER_CF))
 
@@ -535,6 +558,7 @@ def main():
         remove_stage(stage)
 
     result = {
+        "removed_stages": [] if module.check_mode else leftovers,
         "changed": False,
         "changed_parameters": changed_parameters(
             old_main or "", new_main, old_master or "", new_master

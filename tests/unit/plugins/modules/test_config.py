@@ -11,6 +11,7 @@ module really created, and reads the staged files the module really wrote. The l
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pathlib
 
@@ -537,3 +538,35 @@ def test_adopt_view_shows_live_against_rendered_with_headers(live, postfix, caps
     assert result["backup_path"] is None
     assert not backup_dir.exists()
     assert no_stage_left(live)
+
+
+def test_a_stage_a_killed_run_left_behind_is_removed_by_the_next_run(live, postfix, capsys):
+    # A run killed between staging and the swap leaves its stage (with copies of the maps)
+    # beside the live directory; the live files are the old ones, whole.
+    left = live.parent / f"{live.name}.sbs-stage.k1ll3d"
+    left.mkdir(mode=0o700)
+    (left / "main.cf").write_text("half = written\n")
+    before = snapshot(live)
+    result = run_module(args(live), capsys, check_mode=True)
+    assert result["removed_stages"] == []
+    assert left.is_dir()
+    assert snapshot(live) == before
+    result = run_module(args(live), capsys)
+    assert result["removed_stages"] == [str(left)]
+    assert not left.exists()
+    assert no_stage_left(live)
+
+
+def test_the_lock_serialises_runs_on_one_directory(live):
+    with _postfix_config.config_lock(str(live)):
+        fd = os.open(str(live), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    fd = os.open(str(live), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+    finally:
+        os.close(fd)
