@@ -11,9 +11,9 @@ module: smtp_probe_info
 short_description: Try to relay through an SMTP server, stopping before any message exists
 version_added: 0.1.0
 description:
-  - Runs on the probe host (usually with C(delegate_to)) and acts as an SMTP client of
-    O(host)':'O(port), the way a spammer looking for an open relay would, C(EHLO), C(MAIL FROM)
-    and C(RCPT TO) a foreign domain, then C(RSET) and C(QUIT).
+  - Runs on the probe host (usually with C(delegate_to)) and acts as an SMTP client of O(host)
+    on O(port) the way a spammer looking for an open relay would, C(EHLO), C(MAIL FROM) and
+    C(RCPT TO) a foreign domain, then C(RSET) and C(QUIT).
   - It never sends C(DATA), so even an open relay gets no message to pass on; the verdict is the
     reply to C(RCPT TO). M(sbs.postfix.audit_info) judges the result (O(sbs.postfix.audit_info#module:relay_probe)).
   - The module only reads; a connection that fails is reported in RV(probe.error), not as a
