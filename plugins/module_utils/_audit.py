@@ -867,9 +867,9 @@ def judge_key_files(entries):
         return finding(
             "private_key_modes",
             title,
-            worst(s for s, _ in problems),
+            worst(severity for severity, _text in problems),
             "fail",
-            "; ".join(text for _, text in problems),
+            "; ".join(text for _severity, text in problems),
             fix="chmod 0600 (or 0640 with a group that needs it) and chown root (opendkim for "
             "DKIM keys); replace a key that others could read, it may have been copied.",
         )
@@ -935,9 +935,9 @@ def judge_dkim_keys(keys):
         return finding(
             "dkim_key_size",
             title,
-            worst(s for s, _ in problems),
+            worst(severity for severity, _text in problems),
             "fail",
-            "; ".join(text for _, text in problems),
+            "; ".join(text for _severity, text in problems),
             fix="Generate a 2048-bit key under a new selector, publish it, then switch "
             "(the dkim role's rotation: dkim_domains[].selectors).",
         )
@@ -973,9 +973,9 @@ def judge_certificates(certs, now, warn_days=21):
         return finding(
             "certificate_expiry",
             title,
-            worst(s for s, _ in problems),
+            worst(severity for severity, _text in problems),
             "fail",
-            "; ".join(text for _, text in problems),
+            "; ".join(text for _severity, text in problems),
             fix="Renew the certificate (the tls role renews lab certificates; ACME clients "
             "renew 30 days ahead) and reload Postfix.",
         )

@@ -94,7 +94,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Audit the host (no relay attempt: the open-relay check stays untested)
+- name: Audit the host without a relay attempt (the open-relay check stays untested)
   sbs.postfix.audit_info:
   register: audit
 
@@ -198,7 +198,13 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "config_directory": {"type": "path", "default": "/etc/postfix"},
-            "dkim_key_dirs": {"type": "list", "elements": "path", "default": ["/etc/dkimkeys"]},
+            # names directories, not keys: nothing secret to hide
+            "dkim_key_dirs": {
+                "type": "list",
+                "elements": "path",
+                "default": ["/etc/dkimkeys"],
+                "no_log": False,
+            },
             "relay_probe": {"type": "dict"},
             "probe": {"type": "bool", "default": True},
             "probe_address": {"type": "str", "default": "127.0.0.1"},

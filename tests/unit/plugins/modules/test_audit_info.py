@@ -92,7 +92,7 @@ class ScriptedSmtpd:
         self.thread.start()
 
     def serve(self):
-        conn, _ = self.server.accept()
+        conn, _address = self.server.accept()
         with conn, conn.makefile("rb") as reader:
             conn.sendall(self.replies["greeting"])
             for raw in reader:
