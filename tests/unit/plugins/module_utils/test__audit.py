@@ -200,7 +200,11 @@ def test_smtp_probes_weak_and_hardened():
     banner = _audit.judge_banner(weak, weak_params)
     assert (banner["status"], banner["severity"]) == ("fail", "low")
     assert _audit.judge_banner(hardened, hardened_params)["status"] == "pass"
-    assert _audit.judge_auth_after_tls([weak], weak_params)["status"] == "pass"
+    # the weak host offers SASL AUTH (Dovecot) before STARTTLS
+    auth = _audit.judge_auth_after_tls([weak], weak_params)
+    assert (auth["status"], auth["severity"]) == ("fail", "high")
+    assert "port 25 offers AUTH PLAIN before STARTTLS" in auth["evidence"]
+    assert _audit.judge_auth_after_tls([hardened], hardened_params)["status"] == "pass"
 
 
 def test_judges_fall_back_to_the_configuration():
