@@ -20,9 +20,11 @@ Test helper, run on the test host (Python standard library only). It talks only 
     gap with failed probes in it (start, end, errors) and each distinct banner with the time it was
     first seen. A measurement for docs/reliability.md, not an assertion.
 ``count``
-    Reads the sender's LOG and the sink's message files and prints one JSON document: sent,
-    accepted, temporarily refused, delivered, lost (accepted, never delivered), duplicated
-    (delivered more than once) and the ids behind each non-zero figure.
+    Reads the sender's LOG and SUMMARY, the sink's message files and the probe's summary and
+    prints one JSON document: sent, accepted, temporarily refused, delivered, lost (accepted,
+    never delivered), duplicated (delivered more than once), the ids behind each non-zero
+    figure, and per site run (WINDOWS, from the host's clock) the messages accepted, the failed
+    attempts and the port-25 gaps that fell into it.
 
 Times are seconds since the epoch (the host's clock, which the container shares).
 """
