@@ -246,8 +246,13 @@ def dkim_dmarc_record(
     pct=None,
     adkim=None,
     aspf=None,
+    rua_variable="rua",
+    ruf_variable="ruf",
 ):
-    """DMARC record (RFC 7489 6.3). ``p=none`` with reports is the safe first rollout."""
+    """DMARC record (RFC 7489 6.3). ``p=none`` with reports is the safe first rollout.
+
+    ``rua_variable`` and ``ruf_variable`` name the addresses' inventory variables in messages.
+    """
     if policy not in DMARC_POLICIES:
         raise AnsibleFilterError(f"DMARC policy must be one of {DMARC_POLICIES}, not {policy!r}")
     tags = ["v=DMARC1", f"p={policy}"]
@@ -264,9 +269,9 @@ def dkim_dmarc_record(
         if not 0 <= int(pct) <= 100:
             raise AnsibleFilterError(f"DMARC pct must be 0-100, not {pct}")
         tags.append(f"pct={int(pct)}")
-    for tag, uris in (("rua", rua), ("ruf", ruf)):
+    for tag, uris, variable in (("rua", rua, rua_variable), ("ruf", ruf, ruf_variable)):
         if uris:
-            tags.append(f"{tag}=" + ",".join(_mailto(uris, tag)))
+            tags.append(f"{tag}=" + ",".join(_mailto(uris, variable)))
     return "; ".join(tags)
 
 

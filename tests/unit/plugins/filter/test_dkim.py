@@ -757,3 +757,14 @@ def test_plan_says_which_variable_set_each_key_size():
         {"value": 1024, "variable": "dkim_key_bits"},
         {"value": 4096, "variable": "dkim_domains[0].selectors[1].bits"},
     ]
+
+
+def test_dmarc_addresses_are_refused_under_the_variable_the_admin_wrote():
+    with pytest.raises(
+        AnsibleFilterError, match=r"^dkim_dmarc_rua: 'nobody' is not a mail address"
+    ):
+        dkim.dkim_dmarc_record("none", ["nobody"], rua_variable="dkim_dmarc_rua")
+    with pytest.raises(AnsibleFilterError, match=r"^dkim_dmarc_ruf: "):
+        dkim.dkim_dmarc_record(
+            "none", None, ["mailto:a b@example.test"], ruf_variable="dkim_dmarc_ruf"
+        )
