@@ -741,46 +741,58 @@ def judge_auth_after_tls(probes, params):
     return finding("auth_after_tls", title, "high", "pass", f"{seen} ({config})")
 
 
-def judge_vrfy(probe, params):
-    title = "VRFY disabled"
-    config = f"disable_vrfy_command = {params.get('disable_vrfy_command', '?')}"
-    fix = "Set disable_vrfy_command = yes, so that nobody can probe for valid addresses."
-    reply = (probe or {}).get("vrfy")
+def _judge_greeting_rule(probe, params, rule):
+    """A rule smtpd enforces in the dialogue (``rule``: id, title, parameter, the probe's key,
+    the request it made, the reply code that shows the rule in force, and the fix): judged from
+    the probe's reply, or from the parameter alone when the probe could not ask."""
+    config = f"{rule['parameter']} = {params.get(rule['parameter'], '?')}"
+    reply = (probe or {}).get(rule["probe_key"])
     if reply is None:
-        disabled = params.get("disable_vrfy_command", "no") == "yes"
+        enforced = params.get(rule["parameter"], "no") == "yes"
         return finding(
-            "vrfy_disabled",
-            title,
+            rule["id"],
+            rule["title"],
             "low",
-            "pass" if disabled else "fail",
+            "pass" if enforced else "fail",
             f"from the configuration only (the probe could not ask): {config}",
-            fix=fix,
+            fix=rule["fix"],
         )
-    evidence = f"VRFY postmaster -> {reply[0]} {reply[1]} ({config})"
-    if reply[0] == 502:
-        return finding("vrfy_disabled", title, "low", "pass", evidence)
-    return finding("vrfy_disabled", title, "low", "fail", evidence, fix=fix)
+    evidence = f"{rule['request']} -> {reply[0]} {reply[1]} ({config})"
+    if reply[0] == rule["enforced_code"]:
+        return finding(rule["id"], rule["title"], "low", "pass", evidence)
+    return finding(rule["id"], rule["title"], "low", "fail", evidence, fix=rule["fix"])
+
+
+def judge_vrfy(probe, params):
+    return _judge_greeting_rule(
+        probe,
+        params,
+        {
+            "id": "vrfy_disabled",
+            "title": "VRFY disabled",
+            "parameter": "disable_vrfy_command",
+            "probe_key": "vrfy",
+            "request": "VRFY postmaster",
+            "enforced_code": 502,
+            "fix": "Set disable_vrfy_command = yes, so that nobody can probe for valid addresses.",
+        },
+    )
 
 
 def judge_helo(probe, params):
-    title = "HELO/EHLO required before MAIL FROM"
-    config = f"smtpd_helo_required = {params.get('smtpd_helo_required', '?')}"
-    fix = "Set smtpd_helo_required = yes; spam software often skips the greeting."
-    reply = (probe or {}).get("mail_before_helo")
-    if reply is None:
-        required = params.get("smtpd_helo_required", "no") == "yes"
-        return finding(
-            "helo_required",
-            title,
-            "low",
-            "pass" if required else "fail",
-            f"from the configuration only (the probe could not ask): {config}",
-            fix=fix,
-        )
-    evidence = f"MAIL FROM before HELO -> {reply[0]} {reply[1]} ({config})"
-    if reply[0] == 503:
-        return finding("helo_required", title, "low", "pass", evidence)
-    return finding("helo_required", title, "low", "fail", evidence, fix=fix)
+    return _judge_greeting_rule(
+        probe,
+        params,
+        {
+            "id": "helo_required",
+            "title": "HELO/EHLO required before MAIL FROM",
+            "parameter": "smtpd_helo_required",
+            "probe_key": "mail_before_helo",
+            "request": "MAIL FROM before HELO",
+            "enforced_code": 503,
+            "fix": "Set smtpd_helo_required = yes; spam software often skips the greeting.",
+        },
+    )
 
 
 def _as_int(value):

@@ -372,13 +372,9 @@ def check_names(parameters, services, sysctl, packages=(), debconf=()):
         if not _SYSCTL_RE.match(name) or ".." in name or name.startswith(".")
     ]
     errors += [
-        f"packages: {name!r} is not a Debian package name"
-        for name in packages
-        if not _PACKAGE_RE.match(name)
-    ]
-    errors += [
-        f"debconf: {name!r} is not a Debian package name"
-        for name in debconf
+        f"{option}: {name!r} is not a Debian package name"
+        for option, names in (("packages", packages), ("debconf", debconf))
+        for name in names
         if not _PACKAGE_RE.match(name)
     ]
     return errors
