@@ -275,6 +275,34 @@ def dkim_dmarc_record(
     return "; ".join(tags)
 
 
+def dkim_policy_problems(
+    dmarc_policy,
+    rua,
+    ruf,
+    spf_mechanisms,
+    spf_qualifier,
+    *,
+    rua_variable="dkim_dmarc_rua",
+    ruf_variable="dkim_dmarc_ruf",
+):
+    """What :func:`dkim_dmarc_record` and :func:`dkim_spf_record` refuse in the role's DMARC and
+    SPF settings, one message each: the role reports both in one run, not the first only."""
+    checks = (
+        lambda: dkim_dmarc_record(
+            dmarc_policy, rua, ruf, rua_variable=rua_variable, ruf_variable=ruf_variable
+        ),
+        # The host's addresses and relay host are not known yet; the setting alone is judged.
+        lambda: dkim_spf_record([], None, spf_mechanisms, spf_qualifier),
+    )
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except AnsibleFilterError as exc:
+            problems.append(exc.message)
+    return problems
+
+
 def dkim_trusted_hosts(mynetworks, extra=None):
     """OpenDKIM peer entries for Postfix ``mynetworks`` plus localhost.
 
@@ -605,6 +633,7 @@ class FilterModule:
             "dkim_public_addresses": dkim_public_addresses,
             "dkim_spf_record": dkim_spf_record,
             "dkim_dmarc_record": dkim_dmarc_record,
+            "dkim_policy_problems": dkim_policy_problems,
             "dkim_trusted_hosts": dkim_trusted_hosts,
             "dkim_config_errors": dkim_config_errors,
             "dkim_plan": dkim_plan,

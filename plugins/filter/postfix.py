@@ -6,8 +6,12 @@
 Thin wrappers: the logic lives in plugins/plugin_utils/_main_cf.py (main.cf values and merge),
 _master_cf.py (master.cf services, submission and smtps) and _stock_master_cf.py (Debian's
 stock master.cf). Each filter's manual is its YAML file beside this one (ansible-doc -t filter).
-Every refusal becomes an ``AnsibleFilterError`` whose message names the variable that caused it
-and what is allowed instead, because the role calls these before it changes anything on a host.
+Every refusal names the variable that caused it and what is allowed instead, because the role
+calls these before it changes anything on a host. The checks of the inventory as a whole
+(``postfix_main``, ``postfix_master``, ``postfix_interface_problems``) return every problem
+instead of raising the first: a role reports all of them in one run, in its own words, rather
+than one at a time inside Ansible's "the filter plugin failed" message. The others raise an
+``AnsibleFilterError``.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
     ConfigError,
-    check_interfaces,
     facts_addresses,
     interface_names,
+    interface_problems,
     merge_main,
     mynetworks,
     render_duration,
@@ -55,7 +59,7 @@ postfix_value = _filter(render_value)
 postfix_duration = _filter(render_duration)
 postfix_mynetworks = _filter(mynetworks)
 postfix_host_addresses = _filter(facts_addresses)
-postfix_check_interfaces = _filter(check_interfaces)
+postfix_interface_problems = _filter(interface_problems)
 postfix_interface_names = _filter(interface_names)
 postfix_master_lines = _filter(service_lines)
 postfix_master_option = _filter(render_option)
@@ -66,17 +70,31 @@ postfix_submission_services = _filter(submission_services)
 postfix_stock_services = _filter(stock_services)
 
 
-@_filter
 def postfix_main(admin, extra=None, contributions=None, defaults=None, variables=None):
-    """``{parameters, sources, variables, reasons, notes}`` of the merged main.cf."""
-    return merge_main(admin, extra, contributions, defaults, variables).as_dict()
+    """``{parameters, sources, variables, reasons, notes, problems}`` of the merged main.cf;
+    with problems, the rest is empty (there is no main.cf to write)."""
+    try:
+        merged = merge_main(admin, extra, contributions, defaults, variables).as_dict()
+    except ConfigError as exc:
+        return {
+            "parameters": {},
+            "sources": {},
+            "variables": {},
+            "reasons": {},
+            "notes": {},
+            "problems": exc.problems,
+        }
+    return {**merged, "problems": []}
 
 
-@_filter
 def postfix_master(defaults, services=None, overrides=None, contributions=None, optional=None):
-    """The merged master.cf services, as dictionaries."""
-    merged = merge_master(defaults, services, overrides, contributions, optional)
-    return [service.as_dict() for service in merged]
+    """``{services, problems}``: the merged master.cf services as dictionaries, none when
+    there are problems."""
+    try:
+        merged = merge_master(defaults, services, overrides, contributions, optional)
+    except ConfigError as exc:
+        return {"services": [], "problems": exc.problems}
+    return {"services": [service.as_dict() for service in merged], "problems": []}
 
 
 class FilterModule:
@@ -93,7 +111,7 @@ class FilterModule:
             "postfix_master_option": postfix_master_option,
             "postfix_listen_backlog": postfix_listen_backlog,
             "postfix_host_addresses": postfix_host_addresses,
-            "postfix_check_interfaces": postfix_check_interfaces,
+            "postfix_interface_problems": postfix_interface_problems,
             "postfix_interface_names": postfix_interface_names,
             "postfix_submission_services": postfix_submission_services,
             "postfix_sasl_backends": postfix_sasl_backends,

@@ -8,13 +8,15 @@ Private to the sbs.postfix collection: not a public API, may change without noti
 
 Controller side (may use netaddr). Every function is pure: plain data in, plain data out.
 Every refusal is a ``ConfigError`` whose message names the variable that caused it and says
-what is allowed instead; the filters in plugins/filter/postfix.py turn it into an
-``AnsibleFilterError``. The precedence rules are those of docs/handoff.md.
+what is allowed instead. The merges collect the refusals of independent values (``Problems``)
+and raise them together, so an admin sees every problem of one run at once; the filters in
+plugins/filter/postfix.py return them. The precedence rules are those of docs/handoff.md.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn
 
@@ -27,7 +29,40 @@ except ImportError:  # pragma: no cover - netaddr is in requirements.txt
 
 
 class ConfigError(ValueError):
-    """A value Postfix or the collection refuses; the message names the variable."""
+    """Values Postfix or the collection refuses; each message names the variable.
+
+    ``problems`` holds every message; ``str()`` is one per line.
+    """
+
+    def __init__(self, *problems: str):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class Problems:
+    """The refusals of independent checks, gathered so that one bad value does not hide the
+    next: the admin fixes them all after one run."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        # What failed (a parameter, a service name), so checks that build on it are skipped
+        # instead of adding a follow-on message.
+        self.failed: set[str] = set()
+
+    @contextmanager
+    def check(self, subject=None):
+        """Run one independent check: a ``ConfigError`` is recorded instead of raised."""
+        try:
+            yield
+        except ConfigError as exc:
+            self.messages.extend(exc.problems)
+            if subject is not None:
+                self.failed.add(subject)
+
+    def raise_any(self):
+        """Raise one ``ConfigError`` holding every problem recorded, if there is one."""
+        if self.messages:
+            raise ConfigError(*self.messages)
 
 
 # Postfix parameter names: lower case, digits, underscores (service-specific overrides such as
@@ -335,38 +370,58 @@ def facts_addresses(facts):
     return sorted(addresses)
 
 
-def check_interfaces(interfaces, host_addresses, resolved=None, variable="server_inet_interfaces"):
-    """Refuse unless every inet_interfaces entry is an address (or a name resolving to one) the
-    host has. ``resolved`` maps names to the addresses the host resolves them to (getent).
-    Returns the interfaces unchanged."""
-    _require_netaddr("the sbs.postfix.postfix_check_interfaces filter")
+def interface_problems(
+    interfaces, host_addresses, resolved=None, variable="server_inet_interfaces"
+):
+    """Every inet_interfaces entry that is not an address (or a name resolving to one) the host
+    has, one message each: Postfix would not start with any of them. ``resolved`` maps names to
+    the addresses the host resolves them to (getent). An empty list means all is well."""
+    _require_netaddr("the sbs.postfix.postfix_interface_problems filter")
     resolved = resolved or {}
     have = {_canonical_address(a) for a in host_addresses}
-    for index, item in enumerate(as_list(variable, interfaces)):
-        where = f"{variable}[{index}]"
-        if item in _INTERFACE_KEYWORDS:
-            continue
-        if _is_address(item):
-            if str(netaddr.IPAddress(item.strip("[]"))) not in have:
-                fail(
-                    where,
-                    f"{item} is not an address of this host",
-                    "all, loopback-only or one of " + ", ".join(sorted(have)),
-                )
-            continue
-        names = resolved.get(item) or []
-        if not names:
+    try:
+        items = as_list(variable, interfaces)
+    except ConfigError as exc:
+        return exc.problems
+    problems = Problems()
+    for index, item in enumerate(items):
+        with problems.check():
+            _check_interface(f"{variable}[{index}]", item, have, resolved)
+    return problems.messages
+
+
+def _check_interface(where, item, have, resolved):
+    if item in _INTERFACE_KEYWORDS:
+        return
+    if _is_address(item):
+        if str(netaddr.IPAddress(item.strip("[]"))) not in have:
             fail(
                 where,
-                f"{item!r} does not resolve on this host",
-                "all, loopback-only, an address of this host or a name resolving to one",
+                f"{item} is not an address of this host",
+                "all, loopback-only or one of " + ", ".join(sorted(have)),
             )
-        if not any(_canonical_address(a) in have for a in names):
-            fail(
-                where,
-                f"{item!r} resolves to {', '.join(names)}, none of which this host has",
-                "one of " + ", ".join(sorted(have)),
-            )
+        return
+    names = resolved.get(item) or []
+    if not names:
+        fail(
+            where,
+            f"{item!r} does not resolve on this host",
+            "all, loopback-only, an address of this host or a name resolving to one",
+        )
+    if not any(_canonical_address(a) in have for a in names):
+        fail(
+            where,
+            f"{item!r} resolves to {', '.join(names)}, none of which this host has",
+            "one of " + ", ".join(sorted(have)),
+        )
+
+
+def check_interfaces(interfaces, host_addresses, resolved=None, variable="server_inet_interfaces"):
+    """Refuse the entries :func:`interface_problems` finds, all in one ``ConfigError``.
+    Returns the interfaces unchanged."""
+    problems = interface_problems(interfaces, host_addresses, resolved, variable)
+    if problems:
+        raise ConfigError(*problems)
     return interfaces
 
 
@@ -610,7 +665,7 @@ class MainCf:
         }
 
 
-def _admin_settings(admin, extra, variables):
+def _admin_settings(admin, extra, variables, problems):
     """The admin's values (dedicated variables, then server_main_extra) and the parameters
     server_main_extra removes with null."""
     chosen = {}
@@ -619,32 +674,45 @@ def _admin_settings(admin, extra, variables):
         if value is not None:
             chosen[name] = Setting(variables.get(name, f"server_{name}"), value)
     for name, value in extra.items():
-        where = f"server_main_extra.{name}"
-        check_param_name(where, name)
-        if name in chosen:
-            fail(
-                where,
-                f"{name} is also set by {chosen[name].variable}",
-                f"one of the two; prefer {chosen[name].variable}",
-            )
-        if value is None:
-            suppressed.add(name)
-        else:
-            chosen[name] = Setting(where, value)
+        with problems.check(name):
+            _add_extra(name, value, chosen, suppressed)
     return chosen, suppressed
 
 
-def _collect_contributions(contributions):
-    derived, required, appends, reasons = {}, {}, {}, {}
+def _add_extra(name, value, chosen, suppressed):
+    where = f"server_main_extra.{name}"
+    check_param_name(where, name)
+    if name in chosen:
+        fail(
+            where,
+            f"{name} is also set by {chosen[name].variable}",
+            f"one of the two; prefer {chosen[name].variable}",
+        )
+    if value is None:
+        suppressed.add(name)
+    else:
+        chosen[name] = Setting(where, value)
+
+
+def _collect_contributions(contributions, problems):
+    found = Contributions({}, {}, {}, {})
     for contributor in sorted(contributions):
-        data = check_contribution(contributor, contributions[contributor])
-        base = f"sbs_postfix_contributions.{contributor}"
-        for key, target in (("main", derived), ("main_required", required)):
-            for name, value in data.get(key, {}).items():
+        # A malformed entry is reported once; its keys are not read.
+        with problems.check():
+            data = check_contribution(contributor, contributions[contributor])
+            _collect_contribution(contributor, data, found, problems)
+    return found
+
+
+def _collect_contribution(contributor, data, found, problems):
+    base = f"sbs_postfix_contributions.{contributor}"
+    for key, target in (("main", found.derived), ("main_required", found.required)):
+        for name, value in data.get(key, {}).items():
+            with problems.check(name):
                 where = f"{base}.{key}.{name}"
                 check_param_name(where, name)
                 rendered = render_parameter(where, name, value)
-                for other in (derived, required):
+                for other in (found.derived, found.required):
                     if name in other and other[name].rendered != rendered:
                         fail(
                             where,
@@ -654,13 +722,16 @@ def _collect_contributions(contributions):
                             "set it in the inventory or fix one role",
                         )
                 target[name] = Contributed(where, rendered, contributor)
-        for name, items in data.get("main_append", {}).items():
+    for name, items in data.get("main_append", {}).items():
+        with problems.check(name):
             where = f"{base}.main_append.{name}"
             check_param_name(where, name)
-            appends.setdefault(name, []).append(Appended(where, as_list(where, items), contributor))
-        for name, reason in data.get("reasons", {}).items():
-            reasons[name] = Reason(contributor, _scalar_text(f"{base}.reasons.{name}", reason))
-    return Contributions(derived, required, appends, reasons)
+            appended = Appended(where, as_list(where, items), contributor)
+            found.appends.setdefault(name, []).append(appended)
+    for name, reason in data.get("reasons", {}).items():
+        with problems.check():
+            text = _scalar_text(f"{base}.reasons.{name}", reason)
+            found.reasons[name] = Reason(contributor, text)
 
 
 def _check_required(name, required, chosen, suppressed):
@@ -723,6 +794,16 @@ def _append(name, decision, appends):
     )
 
 
+def _written(name, chosen, suppressed, found, defaults):
+    """The decision for one parameter, with the roles' appends; None when nothing is written."""
+    if name in found.required:
+        _check_required(name, found.required[name], chosen, suppressed)
+    decision = _decide(name, chosen, suppressed, found, defaults)
+    if name in found.appends:
+        decision = _append(name, decision, found.appends[name])
+    return decision
+
+
 def merge_main(admin, extra=None, contributions=None, defaults=None, variables=None):
     """Merge the admin's inventory, other roles' contributions and the SBS defaults.
 
@@ -734,6 +815,7 @@ def merge_main(admin, extra=None, contributions=None, defaults=None, variables=N
     :param defaults: the collection's SBS defaults ``{parameter: value}``.
     :param variables: ``{parameter: variable name}`` for messages (default ``server_<name>``).
     :returns: a ``MainCf``; every value validated and rendered.
+    :raises ConfigError: holding every problem found, not only the first.
     """
     admin = admin or {}
     extra = extra or {}
@@ -748,8 +830,9 @@ def merge_main(admin, extra=None, contributions=None, defaults=None, variables=N
         if not isinstance(value, dict):
             fail(label, f"{value!r} is not a dictionary", "a dictionary of main.cf parameters")
 
-    chosen, suppressed = _admin_settings(admin, extra, variables)
-    found = _collect_contributions(contributions)
+    problems = Problems()
+    chosen, suppressed = _admin_settings(admin, extra, variables, problems)
+    found = _collect_contributions(contributions, problems)
 
     written = {}
     names = (
@@ -761,18 +844,22 @@ def merge_main(admin, extra=None, contributions=None, defaults=None, variables=N
         | suppressed
     )
     for name in sorted(names):
-        if name in found.required:
-            _check_required(name, found.required[name], chosen, suppressed)
-        decision = _decide(name, chosen, suppressed, found, defaults)
-        if name in found.appends:
-            decision = _append(name, decision, found.appends[name])
-        if decision is not None:
-            written[name] = decision
+        with problems.check(name):
+            decision = _written(name, chosen, suppressed, found, defaults)
+            if decision is not None:
+                written[name] = decision
 
     parameters = {name: decision.rendered for name, decision in written.items()}
     sources = {name: decision.source for name, decision in written.items()}
-    _check_relay_safety(parameters, sources)
-    _check_sizes(parameters, sources)
+    # The checks across parameters judge the values written; a parameter with a problem of
+    # its own has none, and judging what is left would only add a misleading message.
+    if "smtpd_relay_restrictions" not in problems.failed:
+        with problems.check():
+            _check_relay_safety(parameters, sources)
+    if not {"mailbox_size_limit", "message_size_limit"} & problems.failed:
+        with problems.check():
+            _check_sizes(parameters, sources)
+    problems.raise_any()
     reasons = found.reasons
     return MainCf(
         parameters=parameters,

@@ -9,7 +9,7 @@ services that the server and tls roles both offer.
 Private to the sbs.postfix collection: not a public API, may change without notice.
 
 Controller side, pure functions; refusals are ``ConfigError`` naming the variable, as in
-``_main_cf``.
+``_main_cf``, and the merge gathers every one of them before it raises.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postfix_config import
     listen_backlog,
 )
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
+    Problems,
     as_list,
     check_contribution,
     check_param_name,
@@ -304,34 +305,70 @@ class _Table:
         return self.services[key]
 
 
-def _contributed_overrides(table, contributions):
-    """The contributions' ``master`` overrides, refusing two roles that disagree."""
-    set_by: dict[tuple[str, str], SetBy] = {}
-    for contributor in sorted(contributions):
-        for key, override in contributions[contributor].get("master", {}).items():
-            where = f"sbs_postfix_contributions.{contributor}.master.{key}"
-            service = table.get(where, key)
-            options = (override.get("options") or {}) if isinstance(override, dict) else {}
-            for option, value in options.items():
-                rendered = None if value is None else render_option(option, value, where)
-                previous = set_by.get((key, option))
-                if previous and previous.rendered != rendered:
-                    fail(
-                        f"{where}.options.{option}",
-                        f"conflicts with {previous.where}",
-                        "one value per service option across roles",
-                    )
-                set_by[(key, option)] = SetBy(where, rendered)
-            if isinstance(override, dict) and "maxproc" in override:
-                previous = set_by.get((key, "maxproc"))
-                if previous and previous.rendered != str(override["maxproc"]):
-                    fail(
-                        f"{where}.maxproc",
-                        f"conflicts with {previous.where}",
-                        "one maxproc per service across roles",
-                    )
-                set_by[(key, "maxproc")] = SetBy(where, str(override["maxproc"]))
-            _apply_override(where, service, override)
+def _service_name(service):
+    """The name a service definition claims, even when the definition is refused."""
+    if not isinstance(service, dict) or service.get("name") is None:
+        return None
+    return str(service["name"])
+
+
+def _lost(key, table, problems):
+    """True for an override of a service whose definition was refused: that refusal is the
+    problem to fix, and "no master.cf service" would send the admin looking elsewhere."""
+    return key not in table.services and str(key).partition("/")[0] in problems.failed
+
+
+def _contributed_override(table, set_by, contributor, key, override):
+    """Apply one role's ``master`` override, refusing a value another role set differently."""
+    where = f"sbs_postfix_contributions.{contributor}.master.{key}"
+    service = table.get(where, key)
+    options = (override.get("options") or {}) if isinstance(override, dict) else {}
+    for option, value in options.items():
+        rendered = None if value is None else render_option(option, value, where)
+        previous = set_by.get((key, option))
+        if previous and previous.rendered != rendered:
+            fail(
+                f"{where}.options.{option}",
+                f"conflicts with {previous.where}",
+                "one value per service option across roles",
+            )
+        set_by[(key, option)] = SetBy(where, rendered)
+    if isinstance(override, dict) and "maxproc" in override:
+        previous = set_by.get((key, "maxproc"))
+        if previous and previous.rendered != str(override["maxproc"]):
+            fail(
+                f"{where}.maxproc",
+                f"conflicts with {previous.where}",
+                "one maxproc per service across roles",
+            )
+        set_by[(key, "maxproc")] = SetBy(where, str(override["maxproc"]))
+    _apply_override(where, service, override)
+
+
+def _add_contributed(table, problems, checked, own):
+    """The roles' services; one with the name/type of a server role's own is only checked."""
+    for contributor, data in checked.items():
+        for index, service in enumerate(data.get("services", [])):
+            where = f"sbs_postfix_contributions.{contributor}.services[{index}]"
+            key = (
+                f"{service.get('name')}/{service.get('type')}" if isinstance(service, dict) else ""
+            )
+            with problems.check(_service_name(service)):
+                if key in own:
+                    check_service(where, service)
+                else:
+                    table.add(where, service, replace=False)
+
+
+def _check_top_level(services, overrides):
+    if not isinstance(overrides, dict):
+        fail(
+            "server_master_overrides",
+            f"{overrides!r} is not a dictionary",
+            'a dictionary keyed "name/type" (smtp/inet)',
+        )
+    if services is not None and not isinstance(services, list):
+        fail("server_master_services", f"{services!r} is not a list", "a list of services")
 
 
 def merge_master(defaults, services=None, overrides=None, contributions=None, optional=None):
@@ -348,40 +385,43 @@ def merge_master(defaults, services=None, overrides=None, contributions=None, op
         ``master`` overrides applied before the admin's (the admin wins; two roles that set the
         same option differently fail).
     :returns: list of ``Service`` (disabled ones dropped).
+    :raises ConfigError: holding every problem found, not only the first.
     """
     contributions = contributions or {}
     overrides = overrides or {}
-    if not isinstance(overrides, dict):
-        fail(
-            "server_master_overrides",
-            f"{overrides!r} is not a dictionary",
-            'a dictionary keyed "name/type" (smtp/inet)',
-        )
+    _check_top_level(services, overrides)
+    problems = Problems()
     table = _Table()
     for index, service in enumerate(defaults or []):
-        table.add(f"SBS default master service [{index}]", service, replace=True)
+        with problems.check(_service_name(service)):
+            table.add(f"SBS default master service [{index}]", service, replace=True)
     own = set()
     for service in optional or []:
-        where = f"the {service.get('name')} service (server_*_options, server_*_maxproc)"
-        table.add(where, service, replace=True)
-        own.add(f"{service['name']}/{service['type']}")
+        with problems.check(_service_name(service)):
+            where = f"the {service.get('name')} service (server_*_options, server_*_maxproc)"
+            table.add(where, service, replace=True)
+            own.add(f"{service['name']}/{service['type']}")
+    checked = {}
     for contributor in sorted(contributions):
-        data = check_contribution(contributor, contributions[contributor])
-        for index, service in enumerate(data.get("services", [])):
-            where = f"sbs_postfix_contributions.{contributor}.services[{index}]"
-            if isinstance(service, dict) and f"{service.get('name')}/{service.get('type')}" in own:
-                check_service(where, service)
-                continue
-            table.add(where, service, replace=False)
-    if services is not None and not isinstance(services, list):
-        fail("server_master_services", f"{services!r} is not a list", "a list of services")
+        with problems.check():
+            checked[contributor] = check_contribution(contributor, contributions[contributor])
+    _add_contributed(table, problems, checked, own)
     for index, service in enumerate(services or []):
-        table.add(f"server_master_services[{index}]", service, replace=True)
+        with problems.check(_service_name(service)):
+            table.add(f"server_master_services[{index}]", service, replace=True)
 
-    _contributed_overrides(table, contributions)
+    set_by: dict[tuple[str, str], SetBy] = {}
+    for contributor, data in checked.items():
+        for key, override in data.get("master", {}).items():
+            if not _lost(key, table, problems):
+                with problems.check():
+                    _contributed_override(table, set_by, contributor, key, override)
     for key, override in overrides.items():
         where = f"server_master_overrides.{key}"
-        _apply_override(where, table.get(where, key), override)
+        if not _lost(key, table, problems):
+            with problems.check():
+                _apply_override(where, table.get(where, key), override)
+    problems.raise_any()
     return [service for service in table.services.values() if service.enabled]
 
 

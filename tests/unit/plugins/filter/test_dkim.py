@@ -768,3 +768,43 @@ def test_dmarc_addresses_are_refused_under_the_variable_the_admin_wrote():
         dkim.dkim_dmarc_record(
             "none", None, ["mailto:a b@example.test"], ruf_variable="dkim_dmarc_ruf"
         )
+
+
+# --- DMARC and SPF settings, every problem at once ----------------------------------------
+
+
+def test_policy_problems_none_for_valid_settings():
+    assert (
+        dkim.dkim_policy_problems(
+            "quarantine",
+            ["dmarc-reports@{domain}"],
+            [],
+            ["include:_spf.provider.example"],
+            "-all",
+        )
+        == []
+    )
+
+
+def test_policy_problems_reports_dmarc_and_spf_together():
+    problems = dkim.dkim_policy_problems(
+        "none", ["postmaster"], [], ["include:_spf.provider.example"], "+all"
+    )
+    assert problems == [
+        "dkim_dmarc_rua: 'postmaster' is not a mail address",
+        "SPF 'all' qualifier must be -all, ~all or ?all, not '+all'",
+    ]
+
+
+def test_policy_problems_are_the_record_filters_own_messages():
+    """One set of rules: each message is the one the record filter raises."""
+    ruf = ["mailto:abuse;ruf@example.org"]
+    with pytest.raises(AnsibleFilterError) as dmarc:
+        dkim.dkim_dmarc_record("none", [], ruf, ruf_variable="dkim_domains[0].dmarc_ruf")
+    with pytest.raises(AnsibleFilterError) as spf:
+        dkim.dkim_spf_record([], None, [], "all")
+    problems = dkim.dkim_policy_problems(
+        "none", [], ruf, [], "all", ruf_variable="dkim_domains[0].dmarc_ruf"
+    )
+    assert problems == [dmarc.value.message, spf.value.message]
+    assert problems[0].startswith("dkim_domains[0].dmarc_ruf: 'mailto:abuse;ruf@example.org'")

@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Tests for the server role's filters (plugins/filter/postfix.py): thin wrappers around
 plugins/plugin_utils/_main_cf.py, _master_cf.py and _stock_master_cf.py, whose own tests hold
-the rules. Here: the names the roles call, the shapes they read, and the error type."""
+the rules. Here: the names the roles call, the shapes they read, the error type, and the
+problems the checks of a whole inventory return instead of raising."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sbs.postfix.plugins.filter.postfix import (
     FilterModule,
-    postfix_check_interfaces,
     postfix_duration,
     postfix_host_addresses,
     postfix_interface_names,
+    postfix_interface_problems,
     postfix_listen_backlog,
     postfix_main,
     postfix_master,
@@ -27,6 +28,7 @@ from ansible_collections.sbs.postfix.plugins.filter.postfix import (
     postfix_value,
 )
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import merge_main
+from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import merge_master
 
 SAFE_RELAY = ["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"]
 FACTS = {
@@ -47,7 +49,7 @@ def test_filter_module_exports_what_the_roles_call():
         "postfix_master_option",
         "postfix_listen_backlog",
         "postfix_host_addresses",
-        "postfix_check_interfaces",
+        "postfix_interface_problems",
         "postfix_interface_names",
         "postfix_submission_services",
         "postfix_stock_services",
@@ -68,7 +70,7 @@ def test_filter_module_exports_what_the_roles_call():
         ),
         (lambda: postfix_listen_backlog("-", 100, 4096), 100),
         (lambda: postfix_host_addresses(FACTS), ["10.88.0.5", "127.0.0.1", "::1", "fe80::1"]),
-        (lambda: postfix_check_interfaces(["::1"], ["::1"]), ["::1"]),
+        (lambda: postfix_interface_problems(["::1"], ["::1"]), []),
         (lambda: postfix_interface_names("all"), []),
         (lambda: postfix_submission_services({}), []),
         (lambda: len(postfix_stock_services("3.10")), 25),
@@ -87,15 +89,9 @@ def test_filters_return_what_plugin_utils_computes(call, expected):
         ),
         (lambda: postfix_duration("5 days", "server_d"), r"^server_d: '5 days' is not a duration"),
         (lambda: postfix_mynetworks(["10.1.2.3/8"]), r"host bits set"),
-        (lambda: postfix_main({"myhostname": "mail"}), r"^server_myhostname: 'mail' is not fully"),
-        (
-            lambda: postfix_master([], [{"name": "x", "type": "tcp"}]),
-            r"server_master_services\[0\]",
-        ),
         (lambda: postfix_master_lines({"name": "x", "type": "unix"}), r"is not a Postfix daemon"),
         (lambda: postfix_master_option("Bad", 1), r"not a Postfix parameter name"),
         (lambda: postfix_listen_backlog("-", "lots"), r"default_process_limit 'lots'"),
-        (lambda: postfix_check_interfaces(["192.0.2.1"], ["::1"]), r"not an address of this host"),
         (lambda: postfix_submission_services({"smtp": {}}), r"^server_submission: unknown"),
         (lambda: postfix_stock_services("3.8"), r"no stock master.cf for Postfix 3.8"),
     ],
@@ -119,8 +115,8 @@ def test_postfix_main_returns_the_dict_the_role_reads():
         {"smtpd_relay_restrictions": SAFE_RELAY},
     )
     result = postfix_main(*args)
-    assert result == merge_main(*args).as_dict()
-    assert set(result) == {"parameters", "sources", "variables", "reasons", "notes"}
+    assert result == {**merge_main(*args).as_dict(), "problems": []}
+    assert set(result) == {"parameters", "sources", "variables", "reasons", "notes", "problems"}
     assert result["parameters"]["myhostname"] == "mail.example.com"
     assert result["variables"]["myhostname"] == "server_myhostname"
     assert result["reasons"] == {"default_process_limit": "tuning: 4 cores"}
@@ -129,13 +125,19 @@ def test_postfix_main_returns_the_dict_the_role_reads():
 
 def test_postfix_master_returns_the_dicts_the_template_renders():
     stock = postfix_stock_services("3.7")
-    services = postfix_master(
+    args = (
         stock,
         [],
         {"smtp/inet": {"maxproc": 50}},
         {},
         postfix_submission_services({"submission": {"enabled": True, "maxproc": 10}}),
     )
+    result = postfix_master(*args)
+    assert result == {
+        "services": [service.as_dict() for service in merge_master(*args)],
+        "problems": [],
+    }
+    services = result["services"]
     assert all(isinstance(service, dict) for service in services)
     assert services[0]["maxproc"] == "50"
     assert services[len(stock)]["name"] == "submission"
@@ -143,3 +145,60 @@ def test_postfix_master_returns_the_dicts_the_template_renders():
     assert lines[0] == "smtp       inet  n       -       y       -       50      smtpd"
     assert "submission inet  n       -       y       -       10      smtpd" in lines
     assert "  flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}" in lines
+
+
+# ---------------------------------------------------------------- problems returned, not raised
+
+
+def test_postfix_main_returns_every_problem_and_no_main_cf():
+    result = postfix_main(
+        {"myhostname": "mail", "queue_run_delay": "5 minutes"},
+        {"Smtpd-Banner": "$myhostname ESMTP"},
+        {},
+        {"smtpd_relay_restrictions": SAFE_RELAY},
+    )
+    assert result == {
+        "parameters": {},
+        "sources": {},
+        "variables": {},
+        "reasons": {},
+        "notes": {},
+        "problems": [
+            "server_main_extra.Smtpd-Banner: 'Smtpd-Banner' is not a Postfix parameter name. "
+            "Allowed: lower-case letters, digits and underscores.",
+            "server_myhostname: 'mail' is not fully qualified. "
+            "Allowed: a fully qualified name (mail.example.com).",
+            "server_queue_run_delay: '5 minutes' is not a duration. "
+            "Allowed: a duration: digits with a unit s, m, h, d or w (300s, 5d).",
+        ],
+    }
+
+
+def test_postfix_master_returns_every_problem_and_no_services():
+    stock = postfix_stock_services("3.7")
+    result = postfix_master(
+        stock,
+        [
+            {"name": "dovecot", "type": "tcp", "command": "pipe"},
+            {"name": "127.0.0.1:10025", "type": "inet", "command": "smtpd", "maxproc": "ten"},
+        ],
+        {"nosuch/unix": {"maxproc": 1}},
+    )
+    assert result["services"] == []
+    assert [problem.split(":")[0] for problem in result["problems"]] == [
+        "server_master_services[0].type",
+        "server_master_services[1].maxproc",
+        "server_master_overrides.nosuch/unix",
+    ]
+
+
+def test_postfix_interface_problems_lists_every_bad_entry():
+    problems = postfix_interface_problems(
+        ["127.0.0.1", "192.0.2.1", "mx.example.net"], postfix_host_addresses(FACTS)
+    )
+    assert [problem.split(":")[0] for problem in problems] == [
+        "server_inet_interfaces[1]",
+        "server_inet_interfaces[2]",
+    ]
+    assert "192.0.2.1 is not an address of this host" in problems[0]
+    assert "'mx.example.net' does not resolve on this host" in problems[1]

@@ -603,13 +603,15 @@ def test_contribution_is_accepted_by_the_server_role(postfix37):
         ]
     }
     merged = server.postfix_main({}, {}, {"tls": contribution}, defaults)
+    assert merged["problems"] == []
     parameters = merged["parameters"]
     assert parameters["smtpd_tls_chain_files"] == "/etc/postfix/tls/mail-rsa.pem"
     assert parameters["smtpd_tls_session_cache_database"] == "btree:${data_directory}/smtpd_scache"
     assert parameters["tls_preempt_cipherlist"] == "yes"
     stock = [{"name": "smtp", "type": "inet", "private": False, "chroot": True, "command": "smtpd"}]
-    services = server.postfix_master(stock, [], {}, {"tls": contribution})
-    assert [(service["name"], service["type"]) for service in services] == [
+    master = server.postfix_master(stock, [], {}, {"tls": contribution})
+    assert master["problems"] == []
+    assert [(service["name"], service["type"]) for service in master["services"]] == [
         ("smtp", "inet"),
         ("submission", "inet"),
         ("smtps", "inet"),

@@ -9,9 +9,11 @@ import pytest
 
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
     ConfigError,
+    Problems,
     check_interfaces,
     facts_addresses,
     interface_names,
+    interface_problems,
     merge_main,
     mynetworks,
     render_duration,
@@ -445,9 +447,9 @@ def test_host_addresses():
 )
 def test_check_interfaces_accepts(interfaces):
     addresses = facts_addresses(FACTS)
-    assert (
-        check_interfaces(interfaces, addresses, {"mail.example.test": ["10.88.0.5"]}) == interfaces
-    )
+    resolved = {"mail.example.test": ["10.88.0.5"]}
+    assert check_interfaces(interfaces, addresses, resolved) == interfaces
+    assert interface_problems(interfaces, addresses, resolved) == []
 
 
 @pytest.mark.parametrize(
@@ -473,6 +475,27 @@ def test_check_interfaces_accepts(interfaces):
 def test_check_interfaces_rejects(interfaces, resolved, message):
     with pytest.raises(ConfigError, match=message):
         check_interfaces(interfaces, facts_addresses(FACTS), resolved)
+
+
+def test_interface_problems_lists_every_bad_entry():
+    interfaces = ["127.0.0.1", "192.0.2.1", "nosuchif", "10.88.0.6", "elsewhere.example"]
+    resolved = {"elsewhere.example": ["192.0.2.7", "2001:db8::7"]}
+    problems = interface_problems(interfaces, facts_addresses(FACTS), resolved)
+    assert [problem.split(": ")[0] for problem in problems] == [
+        "server_inet_interfaces[1]",
+        "server_inet_interfaces[2]",
+        "server_inet_interfaces[4]",
+    ]
+    assert "resolves to 192.0.2.7, 2001:db8::7, none of which" in problems[2]
+    with pytest.raises(ConfigError) as err:
+        check_interfaces(interfaces, facts_addresses(FACTS), resolved)
+    assert err.value.problems == problems
+
+
+def test_interface_problems_of_a_value_that_is_no_list():
+    assert interface_problems({"eth0": "10.88.0.5"}, facts_addresses(FACTS), variable="x") == [
+        "x: {'eth0': '10.88.0.5'} is a dict. Allowed: a list of strings."
+    ]
 
 
 @pytest.mark.parametrize(
@@ -573,3 +596,109 @@ def test_reasons_of_a_role_whose_value_lost_are_reported_but_not_noted():
 def test_render_value_names_the_variable(value, message):
     with pytest.raises(ConfigError, match=message):
         render_value(value, "server_x")
+
+
+# ---------------------------------------------------------------- every problem at once
+
+
+def test_config_error_holds_its_problems():
+    one = ConfigError("server_x: 'a' is not valid. Allowed: b.")
+    assert one.problems == ["server_x: 'a' is not valid. Allowed: b."]
+    assert str(one) == "server_x: 'a' is not valid. Allowed: b."
+    several = ConfigError("server_x: one.", "server_y: two.")
+    assert several.problems == ["server_x: one.", "server_y: two."]
+    assert str(several) == "server_x: one.\nserver_y: two."
+
+
+def test_problems_records_instead_of_raising():
+    problems = Problems()
+    with problems.check("mynetworks"):
+        mynetworks(["10.1.2.3/8"])
+    with problems.check():
+        render_duration("soon", "server_queue_run_delay")
+    with problems.check("myhostname"):
+        pass
+    assert problems.failed == {"mynetworks"}
+    assert len(problems.messages) == 2
+    with pytest.raises(ConfigError) as err:
+        problems.raise_any()
+    assert err.value.problems == problems.messages
+    Problems().raise_any()  # nothing recorded, nothing raised
+
+
+def test_main_reports_every_independent_problem():
+    with pytest.raises(ConfigError) as err:
+        main(
+            {"mynetworks": ["192.0.2.0/24", "10.1.2.3/8"], "queue_run_delay": "5 minutes"},
+            extra={"smtpd-banner": "$myhostname ESMTP", "smtp_host_lookup": "native"},
+        )
+    assert err.value.problems == [
+        "server_main_extra.smtpd-banner: 'smtpd-banner' is not a Postfix parameter name. "
+        "Allowed: lower-case letters, digits and underscores.",
+        "server_mynetworks[1]: '10.1.2.3/8' has host bits set (did you mean 10.0.0.0/8?). "
+        "Allowed: an IPv4 or IPv6 network in CIDR form (192.0.2.0/24, [2001:db8::]/32) "
+        "or a single address.",
+        "server_queue_run_delay: '5 minutes' is not a duration. "
+        "Allowed: a duration: digits with a unit s, m, h, d or w (300s, 5d).",
+    ]
+
+
+def test_main_reports_every_contribution_problem():
+    with pytest.raises(ConfigError) as err:
+        main(
+            {"milter_default_action": "tempfail"},
+            contributions={
+                "dkim": {
+                    "main_required": {"milter_default_action": "accept"},
+                    "main_append": {"smtpd_milters": {"socket": "local:opendkim/opendkim.sock"}},
+                },
+                "tls": {"mian": {}},
+                "tuning": {
+                    "main": {"default_process_limit": -5, "queue_run_delay": "300s"},
+                    "reasons": {"default_process_limit": ["4 cores"]},
+                },
+            },
+        )
+    assert [problem.split(": ")[0] for problem in err.value.problems] == [
+        "sbs_postfix_contributions.dkim.main_append.smtpd_milters",
+        "sbs_postfix_contributions.tls",
+        "sbs_postfix_contributions.tuning.main.default_process_limit",
+        "sbs_postfix_contributions.tuning.reasons.default_process_limit",
+        "server_milter_default_action",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("admin", "problem"),
+    [
+        (
+            {"smtpd_relay_restrictions": {"permit_mynetworks": True}},
+            "server_smtpd_relay_restrictions: {'permit_mynetworks': True} is a dict. "
+            "Allowed: a list of strings.",
+        ),
+        (
+            {"smtpd_relay_restrictions": ["permit_mynetworks", ["reject_unauth_destination"]]},
+            "server_smtpd_relay_restrictions[1]: ['reject_unauth_destination'] is not a string. "
+            "Allowed: a list of strings.",
+        ),
+        (
+            {"mailbox_size_limit": 1048576, "message_size_limit": "50M"},
+            "server_message_size_limit: '50M' is not an integer. Allowed: an integer >= 0 (bytes).",
+        ),
+    ],
+)
+def test_checks_across_parameters_skip_a_parameter_with_its_own_problem(admin, problem):
+    """Judging what is left of a refused value would add a misleading second message (an open
+    relay, a mailbox limit below a default message limit)."""
+    with pytest.raises(ConfigError) as err:
+        main(admin)
+    assert err.value.problems == [problem]
+
+
+def test_checks_across_parameters_still_run_beside_other_problems():
+    with pytest.raises(ConfigError) as err:
+        main({"smtpd_relay_restrictions": ["permit_mynetworks"], "myhostname": "mail"})
+    assert [problem.split(": ")[0] for problem in err.value.problems] == [
+        "server_myhostname",
+        "smtpd_relay_restrictions (from inventory (server_smtpd_relay_restrictions))",
+    ]

@@ -495,3 +495,72 @@ def test_sasl_problem_names_the_services_the_variables_and_the_fix():
     assert "have its auth service listen on /var/spool/postfix/private/auth" in sasl_problem(
         dovecot
     )
+
+
+# ---------------------------------------------------------------- every problem at once
+
+
+def test_master_reports_every_independent_problem():
+    with pytest.raises(ConfigError) as err:
+        master(
+            STOCK,
+            services=[
+                {"name": "dovecot", "type": "tcp", "command": "pipe"},
+                {"name": "127.0.0.1:10025", "type": "inet", "command": "smtpd", "maxproc": "ten"},
+                {"name": "submission", "type": "inet", "command": "smtpd"},
+            ],
+            overrides={
+                "nosuch/unix": {"maxproc": 1},
+                "smtp/inet": {"maxproc": 20},
+                "pickup/unix": {"wakeup": 30},
+            },
+            contributions={
+                "dkim": {"services": [{"name": "opendkim", "type": "unix", "command": "x y"}]},
+                "tls": {"services": {"submission": {}}},
+            },
+        )
+    assert [problem.split(": ")[0] for problem in err.value.problems] == [
+        "sbs_postfix_contributions.tls.services",
+        "sbs_postfix_contributions.dkim.services[0].command",
+        "server_master_services[0].type",
+        "server_master_services[1].maxproc",
+        "server_master_overrides.nosuch/unix",
+        "server_master_overrides.pickup/unix",
+    ]
+
+
+def test_master_leaves_out_overrides_of_a_service_whose_definition_was_refused():
+    """The definition's problem is the one to fix; "no master.cf service" would mislead."""
+    with pytest.raises(ConfigError) as err:
+        master(
+            STOCK,
+            services=[{"name": "dovecot", "type": "unix", "command": "pipe", "args": "flags=DRhu"}],
+            overrides={"dovecot/unix": {"maxproc": 10}},
+            contributions={
+                "dkim": {
+                    "services": [{"name": "opendkim", "type": "inet", "chroot": "maybe"}],
+                    "master": {"opendkim/inet": {"maxproc": 5}},
+                }
+            },
+        )
+    assert err.value.problems == [
+        "sbs_postfix_contributions.dkim.services[0].command: None is not a Postfix daemon name. "
+        "Allowed: a program in daemon_directory (smtpd, smtp, pipe, lmtp, ...).",
+        "server_master_services[0].args: 'flags=DRhu' is not a list of non-empty strings. "
+        "Allowed: a list of command arguments.",
+    ]
+
+
+def test_master_reports_every_contributed_override_problem():
+    with pytest.raises(ConfigError) as err:
+        master(
+            STOCK,
+            contributions={
+                "a": {"master": {"smtp/inet": {"maxproc": 10}, "relay/unix": {"maxproc": 4}}},
+                "b": {"master": {"smtp/inet": {"maxproc": 20}, "bounce/unix": {"maxproc": 0}}},
+            },
+        )
+    assert [problem.split(": ")[0] for problem in err.value.problems] == [
+        "sbs_postfix_contributions.b.master.smtp/inet.maxproc",
+        "sbs_postfix_contributions.b.master.bounce/unix",
+    ]
