@@ -15,7 +15,10 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import ConfigError
+from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
+    ConfigError,
+    render_duration,
+)
 from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import submission_services
 
 # Protocol names Postfix's tls_protocol_mask() knows, oldest first (postconf(5),
@@ -379,7 +382,9 @@ def build_contribution(settings, postfix):
     ``settings`` holds the role's variables without their ``tls_`` prefix (see
     ``roles/tls/tasks/contribute.yml``), plus ``chain_files``, the files Postfix reads for its
     certificates. ``postfix`` holds ``version`` (``postconf -h mail_version``), ``parameters``
-    (names from ``postconf -d``) and ``cache_type`` (from ``session_cache_type``).
+    (names from ``postconf -d``) and either ``cache_type`` (from ``session_cache_type``) or
+    ``map_types`` (``postconf -m``), from which the type is chosen here with the admin's
+    ``session_cache_type``, so a refused choice is listed with every other problem.
 
     Returns ``(contribution, errors)``. The contribution follows docs/handoff.md: ``main``
     (derived, the admin's inventory wins), ``main_required`` (the role cannot work otherwise),
@@ -387,8 +392,14 @@ def build_contribution(settings, postfix):
     """
     version = postfix_version(postfix["version"])
     known = set(postfix.get("parameters") or ())
-    cache = postfix["cache_type"]
     errors = []
+    cache = postfix.get("cache_type")
+    if cache is None:
+        try:
+            cache = session_cache_type(postfix["map_types"], settings.get("session_cache_type"))
+        except AnsibleFilterError as exc:
+            errors.append(str(exc))
+            cache = "lmdb"  # only to finish the checks: nothing is built with errors
     main, required, reasons, added = {}, {}, {}, []
 
     def put(target, name, value, reason):
@@ -478,10 +489,15 @@ def build_contribution(settings, postfix):
         f"{cache}:${{data_directory}}/smtpd_scache",
         f"server-side TLS session cache ({cache} is supported by this Postfix: postconf -m)",
     )
+    try:
+        timeout = render_duration(settings["session_cache_timeout"], "tls_session_cache_timeout")
+    except ConfigError as exc:
+        errors.append(str(exc))
+        timeout = None
     put(
         main,
         "smtpd_tls_session_cache_timeout",
-        settings["session_cache_timeout"],
+        timeout,
         "lifetime of cached sessions and session tickets",
     )
 
@@ -640,6 +656,12 @@ def tls_contribution(settings, postfix):
     return contribution
 
 
+def tls_contribution_problems(settings, postfix):
+    """Filter: every problem ``tls_contribution`` would refuse, as a list (empty when none), so
+    the role can report them with its other checks before it builds the contribution."""
+    return build_contribution(settings, postfix)[1]
+
+
 def tls_protocol_errors(spec, variable):
     """Filter: the list of problems in a protocol list (empty when Postfix accepts it)."""
     return parse_protocols(spec, variable)["errors"]
@@ -656,6 +678,7 @@ class FilterModule:
     def filters(self):
         return {
             "tls_contribution": tls_contribution,
+            "tls_contribution_problems": tls_contribution_problems,
             "tls_certificate_problems": certificate_problems,
             "tls_certificate_files": certificate_files,
             "tls_combined_pem": combined_pem,

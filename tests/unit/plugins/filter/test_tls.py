@@ -347,6 +347,44 @@ def test_filter_raises_with_every_problem(postfix37):
         )
 
 
+def test_problems_filter_lists_the_cache_type_with_the_other_problems():
+    postfix = {
+        "version": "3.7.11",
+        "parameters": parameter_names("postconf-d-3.7.11.txt"),
+        "map_types": fixture("postconf-m-3.7.11-base.txt").split(),
+    }
+    problems = tls.tls_contribution_problems(
+        settings(server_protocols="TLSv9", session_cache_type="lmdb"), postfix
+    )
+    assert len(problems) == 2
+    assert problems[0].startswith("tls_session_cache_type: this Postfix does not support")
+    assert problems[1].startswith("tls_server_protocols: ")
+
+
+def test_session_cache_timeout_is_a_duration(postfix37):
+    contribution, errors = tls.build_contribution(settings(session_cache_timeout=3600), postfix37)
+    assert errors == []
+    assert contribution["main"]["smtpd_tls_session_cache_timeout"] == "3600s"
+    _contribution, errors = tls.build_contribution(
+        settings(session_cache_timeout="1 hour"), postfix37
+    )
+    assert errors == [
+        "tls_session_cache_timeout: '1 hour' is not a duration. "
+        "Allowed: a duration: digits with a unit s, m, h, d or w (300s, 5d)."
+    ]
+
+
+def test_cache_type_is_chosen_from_the_map_types_when_not_given():
+    postfix = {
+        "version": "3.7.11",
+        "parameters": parameter_names("postconf-d-3.7.11.txt"),
+        "map_types": fixture("postconf-m-3.7.11-lmdb.txt").split(),
+    }
+    assert tls.tls_contribution_problems(settings(), postfix) == []
+    contribution = tls.tls_contribution(settings(), postfix)
+    assert contribution["main"]["smtpd_tls_session_cache_database"].startswith("lmdb:")
+
+
 def test_connection_cache_and_reuse(postfix37):
     contribution, errors = tls.build_contribution(
         settings(
