@@ -17,6 +17,12 @@ reads those from the running system (``/proc/<master pid>/limits``, ``systemctl 
 ``ss -Hltn``), reads main.cf and master.cf through ``postconf``, and compares them with what the
 caller expects.
 
+It also reads, in the same call, what a role would otherwise ask one module call each for: the
+state of files (:func:`read_files`), the text of small public files (:func:`read_contents`) and
+the state of systemd units (:func:`read_units`, one ``systemctl show`` for all of them). A role
+reads everything once, renders on the controller and calls a writing module only for what
+differs; each module call costs controller CPU, the reads do not.
+
 Layers, as in ``_sysinfo``: ``parse_*`` and the other pure functions take real command output
 or plain data; :func:`collect` runs the commands through a ``run(argv)`` callable
 (:class:`._runner.CommandRunner` with ``missing_ok=True`` in the module, a fake in tests) and
@@ -28,9 +34,13 @@ Units: open-file limits in file descriptors (``None`` = unlimited), backlogs in 
 
 from __future__ import annotations
 
+import grp
+import hashlib
 import os
+import pwd
 import re
 import socket
+import stat
 import tempfile
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _sysinfo
@@ -76,6 +86,13 @@ UNIT_PROPERTIES = (
     "DropInPaths",
     "FragmentPath",
 )
+# systemctl show properties read for each unit of the ``units`` option (one call for all).
+UNITS_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID")
+# The largest file ``contents`` returns, in bytes: DKIM public key records and certificates are
+# a few KiB; anything larger is not what the option is for (and would flood the output).
+CONTENTS_LIMIT = 64 * 1024
+# Block size for the sha1 of a file, as AnsibleModule.digest_from_file reads it.
+_BLOCK = 64 * 1024
 # Where systemd looks for a system unit's drop-in directories, highest priority first
 # (systemd.unit(5), "Unit File Load Path"); a file there shadows one of the same name below.
 UNIT_DIRECTORIES = (
@@ -89,6 +106,9 @@ UNIT_DIRECTORIES = (
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SYSCTL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+# A unit name as systemd accepts it (systemd.unit(5)); never starting with "-", which systemctl
+# would read as an option.
+_UNIT_RE = re.compile(r"^[A-Za-z0-9:_.\\@][A-Za-z0-9:_.\\@-]*$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,6 +172,66 @@ def parse_unit_show(text):
         "drop_in_paths": show.get("DropInPaths", "").split(),
         "fragment_path": show.get("FragmentPath") or None,
     }
+
+
+def parse_units_show(text, count):
+    """The ``Key=value`` blocks of ``systemctl show -p ... UNIT1 UNIT2 ...``, one dict per unit
+    (:func:`._sysinfo.parse_systemctl_show`), in the order the units were given.
+
+    systemctl prints one block per unit, blocks separated by an empty line, also for a unit it
+    does not know (``LoadState=not-found``). ``None`` when the output does not have ``count``
+    blocks: then which block belongs to which unit cannot be told.
+    """
+    blocks = [block for block in re.split(r"\n[ \t]*\n", text.strip("\n")) if block.strip()]
+    if len(blocks) != count:
+        return None
+    return [_sysinfo.parse_systemctl_show(block) for block in blocks]
+
+
+def unit_state(show):
+    """A unit as the ``units`` option returns it, from one :func:`parse_units_show` block:
+    ``load`` (``LoadState``), ``active`` (``ActiveState``), ``sub`` (``SubState``),
+    ``enabled`` (``UnitFileState``; ``None`` when empty, as for a unit that is not found) and
+    ``main_pid`` (``MainPID``; ``None`` when 0 or not a service)."""
+    main_pid = show.get("MainPID", "")
+    return {
+        "load": show.get("LoadState") or None,
+        "active": show.get("ActiveState") or None,
+        "sub": show.get("SubState") or None,
+        "enabled": show.get("UnitFileState") or None,
+        "main_pid": int(main_pid) if main_pid.isdigit() and int(main_pid) > 0 else None,
+    }
+
+
+def file_type(mode):
+    """``file``, ``directory`` or ``other`` (device, socket, FIFO) for an ``st_mode``."""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "other"
+
+
+def file_mode(mode):
+    """The permission bits of an ``st_mode`` as ansible.builtin.stat writes them: four octal
+    digits, setuid, setgid and sticky included (``0640``, ``2750``)."""
+    return f"{stat.S_IMODE(mode):04o}"
+
+
+def owner_name(uid, getpwuid=pwd.getpwuid):
+    """The user name of ``uid``; the number as a string when the host has no name for it."""
+    try:
+        return getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid, getgrgid=grp.getgrgid):
+    """The group name of ``gid``; the number as a string when the host has no name for it."""
+    try:
+        return getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def unit_from_cgroup(text):
@@ -353,9 +433,14 @@ def check_expect(expect):
     return result, errors
 
 
-def check_names(parameters, services, sysctl, packages=(), debconf=()):
-    """Problems with the names in the ``parameters``, ``services``, ``sysctl``, ``packages``
-    and ``debconf`` options."""
+def check_names(
+    parameters, services, sysctl, packages=(), debconf=(), *, files=(), contents=(), units=()
+):
+    """Problems with the names in the ``parameters``, ``services``, ``sysctl``, ``packages``,
+    ``debconf``, ``files``, ``contents`` and ``units`` options.
+
+    Paths must be absolute: a relative one would be read from the directory the module happens
+    to run in on the host, not the one the role means."""
     errors = [
         f"parameters: {name!r} is not a main.cf parameter name"
         for name in parameters
@@ -376,6 +461,15 @@ def check_names(parameters, services, sysctl, packages=(), debconf=()):
         for option, names in (("packages", packages), ("debconf", debconf))
         for name in names
         if not _PACKAGE_RE.match(name)
+    ]
+    errors += [
+        f"{option}: {path!r} is not an absolute path"
+        for option, paths in (("files", files), ("contents", contents))
+        for path in paths
+        if not path or not os.path.isabs(path) or "\0" in path
+    ]
+    errors += [
+        f"units: {name!r} is not a systemd unit name" for name in units if not _UNIT_RE.match(name)
     ]
     return errors
 
@@ -672,6 +766,126 @@ def read_debconf(run, packages, warnings):
     return answers
 
 
+def read_units(run, names, warnings):
+    """``{name: unit_state or None}`` for the unit names in ``names`` (as given; ``.service``
+    is added for systemctl when there is no suffix, :func:`unit_name`), from ONE
+    ``systemctl show`` call for all of them (:data:`UNITS_PROPERTIES`). Every value ``None``,
+    with a warning, when systemctl is missing, fails (no systemd as PID 1) or prints blocks
+    that cannot be matched to the names."""
+    if not names:
+        return {}
+    args = ["systemctl", "show"]
+    for prop in UNITS_PROPERTIES:
+        args += ["-p", prop]
+    rc, out, err = run([*args, *(unit_name(name) for name in names)])
+    if rc != 0:
+        warnings.append(
+            "systemctl is missing: units not read"
+            if rc == 127
+            else f"systemctl show failed (rc={rc}): {(err or '').strip()}; units not read"
+        )
+        return dict.fromkeys(names)
+    blocks = parse_units_show(out, len(names))
+    if blocks is None:
+        warnings.append(
+            f"systemctl show printed another number of units than the {len(names)} asked for; "
+            "units not read"
+        )
+        return dict.fromkeys(names)
+    return {name: unit_state(block) for name, block in zip(names, blocks, strict=True)}
+
+
+def file_sha1(path):
+    """The hex sha1 of a file's bytes: the digest ansible.builtin.stat returns as
+    ``checksum`` and copy and template compare (``AnsibleModule.sha1``), and what
+    ``content | hash('sha1')`` gives for the text a role would write. Raises OSError."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_file(path, warnings, root="/", getpwuid=pwd.getpwuid, getgrgid=grp.getgrgid):
+    """The state of ``path`` (read under ``root``) as the ``files`` option returns it:
+    ``{exists, type, mode, owner, group, size, sha1}``.
+
+    Symbolic links are followed: the state is the target's (a link to a missing target does
+    not exist). A missing path has ``exists`` false and every other field ``None``. When
+    ``stat`` itself fails for another reason (a directory on the way that cannot be searched),
+    whether it exists is not known: every field ``None``, and a warning. ``sha1`` is only
+    computed for a regular file; one that cannot be read gets ``None`` and a warning.
+    """
+    full = os.path.join(root, path.lstrip("/"))
+    unknown = dict.fromkeys(("type", "mode", "owner", "group", "size", "sha1"))
+    try:
+        st = os.stat(full)
+    except (FileNotFoundError, NotADirectoryError):
+        return {"exists": False, **unknown}
+    except OSError as exc:
+        warnings.append(f"files: cannot stat {path} ({exc.strerror}); its state is not known")
+        return {"exists": None, **unknown}
+    kind = file_type(st.st_mode)
+    sha1 = None
+    if kind == "file":
+        try:
+            sha1 = file_sha1(full)
+        except OSError as exc:
+            warnings.append(f"files: cannot read {path} ({exc.strerror}); its sha1 is not known")
+    return {
+        "exists": True,
+        "type": kind,
+        "mode": file_mode(st.st_mode),
+        "owner": owner_name(st.st_uid, getpwuid),
+        "group": group_name(st.st_gid, getgrgid),
+        "size": st.st_size,
+        "sha1": sha1,
+    }
+
+
+def read_files(paths, warnings, root="/"):
+    """``{path: read_file(path)}`` for each path in ``paths``."""
+    return {path: read_file(path, warnings, root) for path in _unique(paths)}
+
+
+def read_content(path, warnings, root="/", limit=CONTENTS_LIMIT):
+    """The text of the small public file ``path`` (read under ``root``, links followed),
+    decoded as UTF-8 with undecodable bytes replaced; ``None`` when it does not exist.
+
+    ``None`` and a warning for a file larger than ``limit`` bytes, one that is not a regular
+    file (a FIFO would block the read) and one that cannot be read. At most ``limit`` + 1 bytes
+    are read, so a file that grows while it is read is refused too.
+    """
+    full = os.path.join(root, path.lstrip("/"))
+    try:
+        st = os.stat(full)
+        if not stat.S_ISREG(st.st_mode):
+            warnings.append(f"contents: {path} is not a regular file; not read")
+            return None
+        if st.st_size > limit:
+            warnings.append(
+                f"contents: {path} has {st.st_size} bytes, more than {limit}; not read "
+                "(contents is for small public files such as DKIM records and certificates)"
+            )
+            return None
+        with open(full, "rb") as handle:
+            data = handle.read(limit + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        warnings.append(f"contents: cannot read {path} ({exc.strerror}); not read")
+        return None
+    if len(data) > limit:
+        warnings.append(f"contents: {path} has more than {limit} bytes; not read")
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def read_contents(paths, warnings, root="/"):
+    """``{path: read_content(path)}`` for each path in ``paths``."""
+    return {path: read_content(path, warnings, root) for path in _unique(paths)}
+
+
 def read_capabilities(run, config_directory, warnings):
     """What the installed Postfix supports, ``None`` when it is not installed: ``version``
     (``mail_version``), ``parameter_names`` (``postconf -d``, which never reads main.cf) and
@@ -760,6 +974,9 @@ def collect(
     packages=(),
     capabilities=False,
     debconf=(),
+    files=(),
+    contents=(),
+    units=(),
     expect=None,
     root="/",
     getservbyname=socket.getservbyname,
@@ -826,6 +1043,9 @@ def collect(
     runtime["postfix"] = (
         read_capabilities(run, config_directory, warnings) if capabilities and installed else None
     )
+    runtime["files"] = read_files(files, warnings, root)
+    runtime["contents"] = read_contents(contents, warnings, root)
+    runtime["units"] = read_units(run, _unique(units), warnings)
     runtime["inet_services"] = {
         key: entry for key, entry in all_services.items() if entry["type"] == "inet"
     }

@@ -25,6 +25,11 @@ description:
     restart is needed (RV(runtime.restart_reasons)); the master's open-file limit and an inet
     listener's backlog are fixed when the master starts or opens the socket, and a reload
     keeps them.
+  - "With O(files), O(contents) and O(units), it also reads the state of files, the text of
+    small public files and the state of systemd units, so that a role reads everything it
+    decides on in this one call, renders on the controller, and calls a writing module only for
+    what differs. Each module call costs controller CPU (about 0.1 s over SSH); reading a file
+    here costs almost none."
   - Never changes anything. Works on a host where Postfix is not installed or not running
     (RV(runtime.installed) or RV(runtime.running) false) and on one without systemd
     (RV(runtime.unit) null).
@@ -82,6 +87,42 @@ options:
     type: list
     elements: str
     default: []
+  files:
+    description:
+      - Absolute paths whose state to return in RV(runtime.files), that is whether each exists,
+        its type, mode, owner, group, size and, for a regular file, its sha1 (the digest
+        M(ansible.builtin.stat) returns as C(checksum) and M(ansible.builtin.copy) and
+        M(ansible.builtin.template) compare), so a role writes a file only when
+        C(runtime.files[path].sha1 != content | hash('sha1')) or its mode or owner differs.
+      - Symbolic links are followed, so what is returned is the target's state, the file
+        M(ansible.builtin.template) and M(ansible.builtin.copy) write through with C(follow=true)
+        (with their default C(follow=false) they replace the link with a file).
+      - A relative path is refused (nothing is read). The paths are returned as given.
+    type: list
+    elements: str
+    default: []
+  contents:
+    description:
+      - Absolute paths of small PUBLIC files whose text to return in RV(runtime.contents), such
+        as a DKIM public key record (C(.txt)) or a certificate, decoded as UTF-8 (undecodable
+        bytes replaced).
+      - Never name a secret here (a private key, a password map, C(sasl_passwd)). The text is
+        part of the module's result, which C(-v) prints and a callback or C(register) may keep.
+        Compare secrets with O(files) (C(sha1)) instead.
+      - A file larger than 64 KiB (65536 bytes), or one that is not a regular file or cannot be
+        read, is null, with a warning. A relative path is refused (nothing is read).
+    type: list
+    elements: str
+    default: []
+  units:
+    description:
+      - systemd units whose state to return in RV(runtime.units), read with one
+        C(systemctl show) for all of them. A name without a suffix means a service
+        (V(opendkim) is C(opendkim.service)); each is returned under the name given.
+      - So a role starts, enables or restarts a unit only when it is not already in that state.
+    type: list
+    elements: str
+    default: []
   capabilities:
     description:
       - Also return what the installed Postfix supports in RV(runtime.postfix), that is its
@@ -124,6 +165,7 @@ attributes:
 requirements:
   - Linux (C(/proc)). C(postconf) (Postfix), C(systemctl) (systemd) and C(ss) (iproute2) when
     available; what a missing one would have read is null or empty.
+  - Root privileges (C(become)) to read the state or the sha1 of files only root can read.
   - Root privileges (C(become)) to read another user's C(/proc/<pid>/limits) on hosts that
     mount C(/proc) with C(hidepid).
 notes:
@@ -177,6 +219,39 @@ EXAMPLES = r"""
 - name: Only look, with no expectation (is Postfix running, and with which limits?)
   sbs.postfix.runtime_info:
   register: postfix_runtime
+
+# A role that reads once and writes only what differs: one read-only call, then a writing
+# module only for the file whose content, mode or owner is not what the role renders.
+- name: Read the files and the unit this role manages
+  sbs.postfix.runtime_info:
+    files: [/etc/opendkim.conf, /etc/opendkim/keys]
+    contents: [/etc/opendkim/keys/example.org/sel2026.txt]
+    units: [opendkim]
+  register: dkim_state
+
+- name: Write opendkim.conf only when it differs
+  vars:
+    wanted: "{{ lookup('ansible.builtin.template', 'etc/opendkim.conf.j2') }}"
+    have: "{{ dkim_state.runtime.files['/etc/opendkim.conf'] }}"
+  ansible.builtin.copy:
+    content: "{{ wanted }}"
+    dest: /etc/opendkim.conf
+    owner: root
+    group: root
+    mode: "0644"
+  when: >-
+    have.sha1 != wanted | hash('sha1')
+    or have.mode != '0644' or have.owner != 'root' or have.group != 'root'
+  notify: Restart opendkim
+
+- name: Start opendkim only when it is not running
+  ansible.builtin.systemd_service:
+    name: opendkim
+    state: started
+    enabled: true
+  when: >-
+    dkim_state.runtime.units.opendkim.active != 'active'
+    or dkim_state.runtime.units.opendkim.enabled != 'enabled'
 """
 
 RETURN = r"""
@@ -396,6 +471,110 @@ runtime:
             they could not be read (with a warning).
           type: list
           elements: str
+    files:
+      description:
+        - The state of each path in O(files), by the path as given, links followed.
+        - A missing path has C(exists) false and every other field null. When the path cannot
+          even be looked at (a directory on the way that cannot be searched), C(exists) is
+          null too, with a warning.
+      type: dict
+      sample:
+        /etc/opendkim.conf:
+          exists: true
+          type: file
+          mode: "0644"
+          owner: root
+          group: root
+          size: 1042
+          sha1: 2aae6c35c94fcfb415dbe95f408b9ce91ee846ed
+        /etc/opendkim/keys:
+          exists: true
+          type: directory
+          mode: "2750"
+          owner: opendkim
+          group: opendkim
+          size: 4096
+          sha1: null
+        /etc/opendkim/TrustedHosts:
+          exists: false
+          type: null
+          mode: null
+          owner: null
+          group: null
+          size: null
+          sha1: null
+      contains:
+        exists:
+          description: Whether the path (the link's target, for a link) exists.
+          type: bool
+        type:
+          description: V(file) (regular file), V(directory) or V(other) (device, socket, FIFO).
+          type: str
+        mode:
+          description: Permission bits as four octal digits, setuid, setgid and sticky
+            included, as M(ansible.builtin.stat) returns them (V(0640), V(2750)).
+          type: str
+        owner:
+          description: Owner's user name; the numeric ID as a string when it has no name.
+          type: str
+        group:
+          description: Group name; the numeric ID as a string when it has no name.
+          type: str
+        size:
+          description: Size in bytes.
+          type: int
+        sha1:
+          description: Hex sha1 of a regular file's bytes, the C(checksum) of
+            M(ansible.builtin.stat), comparable with C(content | hash('sha1')); null for
+            anything else, or when the file cannot be read (with a warning).
+          type: str
+    contents:
+      description:
+        - The text of each path in O(contents), by the path as given; null when it does not
+          exist, and (with a warning) when it is larger than 64 KiB, not a regular file or
+          cannot be read.
+        - Printed with C(-v), so public files only.
+      type: dict
+      sample:
+        /etc/opendkim/keys/example.org/sel2026.txt: "sel2026._domainkey\tIN\tTXT\t( \"v=DKIM1; k=rsa; \" ... )\n"
+        /etc/ssl/certs/mx1.example.org.pem: null
+    units:
+      description:
+        - The state of each unit in O(units), by the name as given, from C(systemctl show).
+        - Each is null when systemd cannot be asked (no C(systemctl), or systemd is not
+          running), with a warning.
+      type: dict
+      sample:
+        postfix:
+          load: loaded
+          active: active
+          sub: running
+          enabled: enabled
+          main_pid: 224
+        opendkim:
+          load: not-found
+          active: inactive
+          sub: dead
+          enabled: null
+          main_pid: null
+      contains:
+        load:
+          description: C(LoadState), for example V(loaded), V(not-found), V(masked).
+          type: str
+        active:
+          description: C(ActiveState), for example V(active), V(inactive), V(failed).
+          type: str
+        sub:
+          description: C(SubState), for example V(running), V(exited), V(dead).
+          type: str
+        enabled:
+          description: C(UnitFileState), for example V(enabled), V(disabled), V(static),
+            V(masked), V(indirect); null when systemd has none (a unit that is not found).
+          type: str
+        main_pid:
+          description: C(MainPID) (process ID); null when there is none (0) or the unit is
+            not a service.
+          type: int
     daemon_reload_needed:
       description:
         - Whether systemd must read its unit files again before a (re)start applies them,
@@ -470,6 +649,11 @@ def main():
             "packages": {"type": "list", "elements": "str", "default": []},
             "capabilities": {"type": "bool", "default": False},
             "debconf": {"type": "list", "elements": "str", "default": []},
+            # str, not path: a path would be expanded on the host and come back under another
+            # key than the one the role looks it up by.
+            "files": {"type": "list", "elements": "str", "default": []},
+            "contents": {"type": "list", "elements": "str", "default": []},
+            "units": {"type": "list", "elements": "str", "default": []},
             "expect": {"type": "dict"},
         },
         supports_check_mode=True,
@@ -482,6 +666,9 @@ def main():
         params["sysctl"],
         params["packages"],
         params["debconf"],
+        files=params["files"],
+        contents=params["contents"],
+        units=params["units"],
     )
     if errors:
         module.fail_json(msg="Invalid options, nothing was read: " + "; ".join(errors))
@@ -495,6 +682,9 @@ def main():
         packages=params["packages"],
         capabilities=params["capabilities"],
         debconf=params["debconf"],
+        files=params["files"],
+        contents=params["contents"],
+        units=params["units"],
         expect=expect,
     )
     for warning in warnings:

@@ -6,13 +6,19 @@
 The parsers are fed real ``ss -Hltn``, ``systemctl show``, ``/proc/<pid>/limits``,
 ``/proc/<pid>/cgroup`` and ``postconf -M`` output from Debian 12 and 13
 (tests/unit/fixtures/runtime/README.md says how each was captured). :func:`collect` runs against
-a fake ``run`` with that output and a fixture tree for /proc and /etc/systemd.
+a fake ``run`` with that output and a fixture tree for /proc and /etc/systemd. The ``files`` and
+``contents`` readers run on real files in tmp_path.
 """
 
 from __future__ import annotations
 
+import grp
+import hashlib
 import os
 import pathlib
+import pwd
+import stat
+import tempfile
 
 import pytest
 
@@ -777,3 +783,360 @@ def test_memory_total_is_meminfo_or_a_tighter_cgroup_limit(host):
     assert host.collect()[0]["memory_total"] == 1024**3
     (host.root / "proc/meminfo").unlink()
     assert host.collect()[0]["memory_total"] is None
+
+
+# -- units: one systemctl show for several units -----------------------------------------------
+
+# debian13-systemctl-show-units.txt is not a capture: it is written from the captured Debian 13
+# output above (debian13-systemctl-show.txt, debian12-systemctl-show-not-found.txt) for
+# `systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState -p MainPID
+# postfix.service opendkim.service` on a host without opendkim: the properties in the order
+# systemd prints them (service properties first, UnitFileState after SubState), one block per
+# unit, blocks separated by an empty line.
+UNITS_SHOW = fixture("debian13-systemctl-show-units.txt")
+POSTFIX_UNIT = {
+    "load": "loaded",
+    "active": "active",
+    "sub": "running",
+    "enabled": "enabled",
+    "main_pid": 224,
+}
+MISSING_UNIT = {
+    "load": "not-found",
+    "active": "inactive",
+    "sub": "dead",
+    "enabled": None,
+    "main_pid": None,
+}
+
+
+def test_parse_units_show_two_units_one_not_found():
+    blocks = rt.parse_units_show(UNITS_SHOW, 2)
+    assert [block["Id"] for block in blocks] == ["postfix.service", "opendkim.service"]
+    assert [rt.unit_state(block) for block in blocks] == [POSTFIX_UNIT, MISSING_UNIT]
+
+
+def test_parse_units_show_one_unit_and_trailing_blank_lines():
+    blocks = rt.parse_units_show(fixture("debian13-systemctl-show.txt") + "\n\n", 1)
+    assert rt.unit_state(blocks[0])["main_pid"] == 224
+
+
+def test_parse_units_show_that_cannot_be_matched_is_none():
+    assert rt.parse_units_show(UNITS_SHOW, 3) is None
+    assert rt.parse_units_show("", 1) is None
+
+
+def test_unit_state_of_a_unit_that_is_not_a_service():
+    show = {"Id": "postfix.timer", "LoadState": "loaded", "ActiveState": "inactive"}
+    show |= {"SubState": "dead", "UnitFileState": "static"}
+    assert rt.unit_state(show) == {
+        "load": "loaded",
+        "active": "inactive",
+        "sub": "dead",
+        "enabled": "static",
+        "main_pid": None,
+    }
+
+
+def test_read_units_asks_systemctl_once_in_the_order_given():
+    calls = []
+
+    def run(argv, binary=False):
+        calls.append(argv)
+        return 0, UNITS_SHOW, ""
+
+    warnings = []
+    units = rt.read_units(run, ["postfix", "opendkim.service"], warnings)
+    assert units == {"postfix": POSTFIX_UNIT, "opendkim.service": MISSING_UNIT}
+    assert warnings == []
+    assert calls == [
+        [
+            "systemctl",
+            "show",
+            *("-p", "Id", "-p", "LoadState", "-p", "ActiveState", "-p", "SubState"),
+            *("-p", "UnitFileState", "-p", "MainPID"),
+            "postfix.service",
+            "opendkim.service",
+        ]
+    ]
+    assert rt.read_units(run, [], warnings) == {}
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "warning"),
+    [
+        ((127, "", "systemctl: command not found"), "systemctl is missing: units not read"),
+        (
+            (1, "", "System has not been booted with systemd as init system (PID 1).\n"),
+            "systemctl show failed (rc=1): System has not been booted with systemd as init "
+            "system (PID 1).; units not read",
+        ),
+        (
+            (0, fixture("debian13-systemctl-show.txt"), ""),
+            "systemctl show printed another number of units than the 2 asked for; units not read",
+        ),
+    ],
+)
+def test_units_that_cannot_be_read_are_null_with_a_warning(answer, warning):
+    warnings = []
+    units = rt.read_units(lambda argv, binary=False: answer, ["postfix", "opendkim"], warnings)
+    assert units == {"postfix": None, "opendkim": None}
+    assert warnings == [warning]
+
+
+# -- files and contents ------------------------------------------------------------------------
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        (stat.S_IFREG | 0o640, "0640"),
+        (stat.S_IFDIR | 0o2750, "2750"),
+        (stat.S_IFREG | 0o4755, "4755"),
+        (stat.S_IFDIR | 0o1777, "1777"),
+        (stat.S_IFREG, "0000"),
+    ],
+)
+def test_file_mode_is_four_octal_digits_as_stat_writes_it(mode, expected):
+    assert rt.file_mode(mode) == expected
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        (stat.S_IFREG, "file"),
+        (stat.S_IFDIR, "directory"),
+        (stat.S_IFIFO, "other"),
+        (stat.S_IFSOCK, "other"),
+        (stat.S_IFCHR, "other"),
+    ],
+)
+def test_file_type(mode, expected):
+    assert rt.file_type(mode) == expected
+
+
+def test_owner_and_group_without_a_name_are_the_number():
+    def nobody(_id):
+        raise KeyError(_id)
+
+    assert rt.owner_name(54321, nobody) == "54321"
+    assert rt.group_name(54322, nobody) == "54322"
+    assert rt.owner_name(0) == "root"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """/etc/opendkim.conf (0640), /etc/opendkim/keys (setgid 2750), a link to the first, a
+    link to nothing, and a link that points at itself."""
+    root = tmp_path / "root"
+    (root / "etc" / "opendkim" / "keys").mkdir(parents=True)
+    conf = root / "etc" / "opendkim.conf"
+    conf.write_bytes(b"Syslog yes\nSocket local:/run/opendkim/opendkim.sock\n")
+    conf.chmod(0o640)
+    (root / "etc" / "opendkim" / "keys").chmod(0o2750)
+    (root / "etc" / "opendkim" / "conf-link").symlink_to("../opendkim.conf")
+    (root / "etc" / "opendkim" / "dangling").symlink_to("nosuch")
+    (root / "etc" / "opendkim" / "loop").symlink_to("loop")
+    return root
+
+
+def test_read_files_of_a_real_tree(tree):
+    data = (tree / "etc" / "opendkim.conf").read_bytes()
+    warnings = []
+    files = rt.read_files(
+        [
+            "/etc/opendkim.conf",
+            "/etc/opendkim/keys",
+            "/etc/opendkim/conf-link",
+            "/etc/opendkim/dangling",
+            "/etc/nosuch.conf",
+            "/etc/opendkim.conf/below-a-file",
+        ],
+        warnings,
+        str(tree),
+    )
+    assert warnings == []
+    assert files["/etc/opendkim.conf"] == {
+        "exists": True,
+        "type": "file",
+        "mode": "0640",
+        "owner": ME,
+        "group": MY_GROUP,
+        "size": len(data),
+        "sha1": hashlib.sha1(data).hexdigest(),
+    }
+    keys = files["/etc/opendkim/keys"]
+    assert (keys["exists"], keys["type"], keys["mode"], keys["sha1"]) == (
+        True,
+        "directory",
+        "2750",
+        None,
+    )
+    # A link is followed: the target's state, as copy/template with follow=true write it.
+    assert files["/etc/opendkim/conf-link"] == files["/etc/opendkim.conf"]
+    missing = dict.fromkeys(("type", "mode", "owner", "group", "size", "sha1"))
+    assert files["/etc/opendkim/dangling"] == {"exists": False, **missing}
+    assert files["/etc/nosuch.conf"] == {"exists": False, **missing}
+    assert files["/etc/opendkim.conf/below-a-file"] == {"exists": False, **missing}
+
+
+def test_sha1_is_what_hash_sha1_gives_for_the_text_written():
+    # ansible's hash filter: hashlib over the UTF-8 bytes of the string.
+    text = "Domain example.org\nSelector sel2026 # é\n"
+    with tempfile.NamedTemporaryFile() as handle:
+        handle.write(text.encode("utf-8"))
+        handle.flush()
+        assert rt.file_sha1(handle.name) == hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def test_a_large_file_is_hashed_in_blocks(tmp_path):
+    data = os.urandom(3 * 64 * 1024 + 17)
+    (tmp_path / "big").write_bytes(data)
+    assert rt.file_sha1(str(tmp_path / "big")) == hashlib.sha1(data).hexdigest()
+
+
+def test_a_file_that_cannot_be_read_has_no_sha1_and_a_warning(tree, monkeypatch):
+    # Root reads any file: the permission error is simulated where the file is opened.
+    def denied(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(rt, "file_sha1", denied)
+    warnings = []
+    state = rt.read_file("/etc/opendkim.conf", warnings, str(tree))
+    assert state["exists"] is True
+    assert state["mode"] == "0640"
+    assert state["sha1"] is None
+    assert warnings == [
+        "files: cannot read /etc/opendkim.conf (Permission denied); its sha1 is not known"
+    ]
+
+
+def test_a_path_that_cannot_be_looked_at_is_unknown_with_a_warning(tree):
+    warnings = []
+    state = rt.read_file("/etc/opendkim/loop", warnings, str(tree))
+    assert state == {"exists": None, **dict.fromkeys(state.keys() - {"exists"})}
+    assert warnings == [
+        "files: cannot stat /etc/opendkim/loop (Too many levels of symbolic links); "
+        "its state is not known"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_owner_without_a_name_is_the_number(tree):
+    os.chown(tree / "etc" / "opendkim.conf", 54321, 54322)
+    state = rt.read_file("/etc/opendkim.conf", [], str(tree))
+    assert (state["owner"], state["group"]) == ("54321", "54322")
+
+
+def test_read_contents_of_small_public_files(tree):
+    record = (FIXTURES.parent / "dkim" / "opendkim-genkey-sel2026.txt").read_bytes()
+    (tree / "etc" / "opendkim" / "sel2026.txt").write_bytes(record)
+    (tree / "etc" / "latin1.txt").write_bytes(b"caf\xe9\n")
+    (tree / "etc" / "limit.txt").write_bytes(b"x" * rt.CONTENTS_LIMIT)
+    (tree / "etc" / "large.pem").write_bytes(b"x" * (rt.CONTENTS_LIMIT + 1))
+    warnings = []
+    contents = rt.read_contents(
+        [
+            "/etc/opendkim/sel2026.txt",
+            "/etc/latin1.txt",
+            "/etc/limit.txt",
+            "/etc/large.pem",
+            "/etc/nosuch.txt",
+            "/etc/opendkim/keys",
+            "/etc/opendkim/loop",
+        ],
+        warnings,
+        str(tree),
+    )
+    assert contents["/etc/opendkim/sel2026.txt"] == record.decode("utf-8")
+    assert contents["/etc/latin1.txt"] == "caf\ufffd\n"
+    assert len(contents["/etc/limit.txt"]) == 64 * 1024
+    assert contents["/etc/large.pem"] is None
+    assert contents["/etc/nosuch.txt"] is None
+    assert contents["/etc/opendkim/keys"] is None
+    assert contents["/etc/opendkim/loop"] is None
+    assert warnings == [
+        "contents: /etc/large.pem has 65537 bytes, more than 65536; not read (contents is for "
+        "small public files such as DKIM records and certificates)",
+        "contents: /etc/opendkim/keys is not a regular file; not read",
+        "contents: cannot read /etc/opendkim/loop (Too many levels of symbolic links); not read",
+    ]
+
+
+def test_check_names_refuses_relative_paths_and_names_that_are_not_units():
+    assert (
+        rt.check_names(
+            [], [], [], files=["/etc/opendkim.conf"], contents=["/x.txt"], units=["postfix@-"]
+        )
+        == []
+    )
+    assert rt.check_names(
+        [],
+        [],
+        [],
+        files=["etc/opendkim.conf", ""],
+        contents=["./x.txt"],
+        units=["--now", "a b", "opendkim.service"],
+    ) == [
+        "files: 'etc/opendkim.conf' is not an absolute path",
+        "files: '' is not an absolute path",
+        "contents: './x.txt' is not an absolute path",
+        "units: '--now' is not a systemd unit name",
+        "units: 'a b' is not a systemd unit name",
+    ]
+
+
+def test_files_contents_and_units_in_the_same_collect(host):
+    runtime, _warnings = host.collect()
+    assert (runtime["files"], runtime["contents"], runtime["units"]) == ({}, {}, {})
+    assert not any(" UnitFileState " in call for call in host.calls)
+    host.write("etc/opendkim/keys/example.org/sel2026.txt", "sel2026._domainkey IN TXT ...\n")
+
+    def run(argv, binary=False):
+        if argv[0] == "systemctl" and "UnitFileState" in argv:
+            host.calls.append(" ".join(argv))
+            return 0, UNITS_SHOW, ""
+        return host(argv, binary)
+
+    host.calls.clear()
+    runtime, warnings = rt.collect(
+        run,
+        root=str(host.root),
+        getservbyname=getservbyname,
+        service="postfix@-",
+        files=["/etc/postfix/main.cf", "/etc/postfix/main.cf"],
+        contents=["/etc/opendkim/keys/example.org/sel2026.txt"],
+        units=["postfix", "opendkim"],
+    )
+    assert warnings == []
+    assert runtime["files"] == {
+        "/etc/postfix/main.cf": {
+            "exists": True,
+            "type": "file",
+            "mode": rt.file_mode((host.root / "etc/postfix/main.cf").stat().st_mode),
+            "owner": ME,
+            "group": MY_GROUP,
+            "size": 0,
+            "sha1": hashlib.sha1(b"").hexdigest(),
+        }
+    }
+    assert runtime["contents"] == {
+        "/etc/opendkim/keys/example.org/sel2026.txt": "sel2026._domainkey IN TXT ...\n"
+    }
+    assert runtime["units"] == {"postfix": POSTFIX_UNIT, "opendkim": MISSING_UNIT}
+    # One more command than without the options: the one systemctl show for every unit.
+    assert [c.split()[0] for c in host.calls] == [
+        "postconf",
+        "postconf",
+        "systemctl",
+        "systemctl",
+        "ss",
+    ]
+    assert host.calls[3] == (
+        "systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState "
+        "-p MainPID postfix.service opendkim.service"
+    )

@@ -10,6 +10,7 @@ Commands are mocked at the ``run_command`` boundary with real Debian 13 output
 from __future__ import annotations
 
 import functools
+import hashlib
 import pathlib
 
 import pytest
@@ -26,6 +27,7 @@ from ansible_collections.sbs.postfix.tests.unit.plugins.modules.utils import (
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
 RUNTIME = FIXTURES / "runtime"
 PID = 224
+UNITS_CALL = "systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState"
 
 
 @pytest.fixture
@@ -46,6 +48,8 @@ def host(tmp_path, monkeypatch):
     write(f"proc/{PID}/cgroup", "0::/system.slice/postfix.service\n")
     write("proc/sys/net/core/somaxconn", "4096\n")
     write("etc/postfix/main.cf", "")
+    write("etc/opendkim/keys/example.org/sel2026.txt", "sel2026._domainkey\tIN\tTXT\t( ... )\n")
+    (root / "etc/opendkim/keys").chmod(0o2750)
     write(
         "etc/systemd/system/postfix.service.d/60-sbs-tuning.conf", "[Service]\nLimitNOFILE=8192\n"
     )
@@ -69,6 +73,8 @@ def host(tmp_path, monkeypatch):
                 "",
             ),
             "ss -Hltn": (0, (RUNTIME / "debian13-ss-Hltn.txt").read_text(), ""),
+            # The units option's one call (a longer start than "systemctl show" above).
+            UNITS_CALL: (0, (RUNTIME / "debian13-systemctl-show-units.txt").read_text(), ""),
         }
     ).install(monkeypatch)
     monkeypatch.setattr(
@@ -151,6 +157,9 @@ def test_warnings_reach_the_user(host, capsys, module_warnings):
         ({"services": ["smtp"]}, "services: 'smtp' is not name/type"),
         ({"parameters": ["a=b"]}, "parameters: 'a=b' is not a main.cf parameter name"),
         ({"sysctl": ["net/core"]}, "sysctl: 'net/core' is not a sysctl key"),
+        ({"files": ["etc/opendkim.conf"]}, "files: 'etc/opendkim.conf' is not an absolute path"),
+        ({"contents": ["key.txt"]}, "contents: 'key.txt' is not an absolute path"),
+        ({"units": ["-H"]}, "units: '-H' is not a systemd unit name"),
     ],
 )
 def test_invalid_options_fail_before_reading(host, capsys, args, message):
@@ -160,3 +169,67 @@ def test_invalid_options_fail_before_reading(host, capsys, args, message):
     assert result["msg"].startswith("Invalid options, nothing was read: ")
     assert message in result["msg"]
     assert host.calls == []
+
+
+def test_files_contents_and_units_in_one_read_only_call(host, capsys, module_warnings):
+    result = run_module(
+        {
+            "files": ["/etc/postfix/main.cf", "/etc/opendkim/keys", "/etc/opendkim.conf"],
+            "contents": ["/etc/opendkim/keys/example.org/sel2026.txt"],
+            "units": ["postfix", "opendkim"],
+        },
+        capsys,
+        check_mode=True,
+    )
+    assert result["rc"] == 0
+    assert result["changed"] is False
+    assert module_warnings == []
+    files = result["runtime"]["files"]
+    assert files["/etc/postfix/main.cf"]["sha1"] == hashlib.sha1(b"").hexdigest()
+    assert files["/etc/postfix/main.cf"]["type"] == "file"
+    assert (files["/etc/opendkim/keys"]["type"], files["/etc/opendkim/keys"]["mode"]) == (
+        "directory",
+        "2750",
+    )
+    assert files["/etc/opendkim.conf"]["exists"] is False
+    assert result["runtime"]["contents"] == {
+        "/etc/opendkim/keys/example.org/sel2026.txt": "sel2026._domainkey\tIN\tTXT\t( ... )\n"
+    }
+    assert result["runtime"]["units"] == {
+        "postfix": {
+            "load": "loaded",
+            "active": "active",
+            "sub": "running",
+            "enabled": "enabled",
+            "main_pid": PID,
+        },
+        "opendkim": {
+            "load": "not-found",
+            "active": "inactive",
+            "sub": "dead",
+            "enabled": None,
+            "main_pid": None,
+        },
+    }
+    units_calls = [c for c in host.calls if c.startswith(UNITS_CALL)]
+    assert units_calls == [UNITS_CALL + " -p MainPID postfix.service opendkim.service"]
+
+
+def test_without_the_options_the_keys_are_empty(host, capsys):
+    runtime = run_module({}, capsys)["runtime"]
+    assert (runtime["files"], runtime["contents"], runtime["units"]) == ({}, {}, {})
+    assert not any(c.startswith(UNITS_CALL) for c in host.calls)
+
+
+def test_units_without_systemctl_are_null_with_a_warning(host, capsys, module_warnings):
+    host.missing.add("systemctl")
+    runtime = run_module({"units": ["opendkim"]}, capsys)["runtime"]
+    assert runtime["units"] == {"opendkim": None}
+    assert module_warnings == ["systemctl is missing: units not read"]
+
+
+def test_a_large_file_is_not_returned_as_contents(host, capsys, module_warnings, tmp_path):
+    (tmp_path / "root" / "etc" / "big.pem").write_bytes(b"-" * (64 * 1024 + 1))
+    runtime = run_module({"contents": ["/etc/big.pem"]}, capsys)["runtime"]
+    assert runtime["contents"] == {"/etc/big.pem": None}
+    assert module_warnings[0].startswith("contents: /etc/big.pem has 65537 bytes")
