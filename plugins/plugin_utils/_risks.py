@@ -610,7 +610,8 @@ def server_settings(main_cf, services, inventory=None):
 
     :param main_cf: the merged main.cf (``postfix_main``'s result: ``parameters`` and the
         ``variables`` each came from).
-    :param services: the merged master.cf services (``postfix_master``'s result).
+    :param services: the merged master.cf services (``services`` of ``postfix_master``'s
+        result).
     :param inventory: the server role's master.cf variables (see :func:`service_variables`),
         so a limit is reported under the variable that set it; ``master.cf name/type
         maxproc`` (a stock value or another role's) otherwise.
