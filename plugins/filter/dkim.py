@@ -558,6 +558,17 @@ def _report_addresses(values, domain):
     return [str(v).replace("{domain}", domain) for v in values or []]
 
 
+def _public_key_results(public_keys, keys):
+    """runtime_info's ``{key_file: PEM}`` in the shape of the command's registered results."""
+    if not isinstance(public_keys, dict):
+        return public_keys or []
+    results = []
+    for key in keys or []:
+        pem = public_keys.get(key["key_file"])
+        results.append({"item": key, "stdout": pem or "", "rc": 0 if pem else 1})
+    return results
+
+
 def dkim_dns_records(
     domains,
     public_keys,
@@ -568,20 +579,24 @@ def dkim_dns_records(
     dmarc_ruf=None,
     ttl=None,
     testing=False,
+    keys=None,
 ):
     """Every record to publish, per domain: ``dkim`` (one per selector), ``spf``, ``dmarc``.
 
     ``public_keys`` are the registered results of reading each planned key's public half:
     dicts with ``item`` (a ``dkim_plan`` key) and ``stdout`` (PEM); failed reads (``rc`` not
-    0, e.g. a key not generated yet in check mode) are skipped. ``{domain}`` in DMARC report
+    0, e.g. a key not generated yet in check mode) are skipped. Or ``{key_file: PEM}`` as
+    runtime_info's ``public_keys`` returns it, with ``keys`` the ``dkim_plan`` keys; a key
+    without a PEM (null) is skipped. ``{domain}`` in DMARC report
     addresses is replaced by the domain; per-domain ``dmarc_policy``, ``dmarc_rua``,
     ``dmarc_ruf`` and ``testing`` override the defaults.
     """
     out = {}
+    public_keys = _public_key_results(public_keys, keys)
     for entry in domains:
         domain = entry["domain"].lower()
         dkim_records = []
-        for result in public_keys or []:
+        for result in public_keys:
             item = result.get("item", {})
             if item.get("domain") != domain or result.get("rc", 0) != 0:
                 continue

@@ -434,10 +434,19 @@ def check_expect(expect):
 
 
 def check_names(
-    parameters, services, sysctl, packages=(), debconf=(), *, files=(), contents=(), units=()
+    parameters,
+    services,
+    sysctl,
+    packages=(),
+    debconf=(),
+    *,
+    files=(),
+    contents=(),
+    units=(),
+    public_keys=(),
 ):
     """Problems with the names in the ``parameters``, ``services``, ``sysctl``, ``packages``,
-    ``debconf``, ``files``, ``contents`` and ``units`` options.
+    ``debconf``, ``files``, ``contents``, ``units`` and ``public_keys`` options.
 
     Paths must be absolute: a relative one would be read from the directory the module happens
     to run in on the host, not the one the role means."""
@@ -464,7 +473,11 @@ def check_names(
     ]
     errors += [
         f"{option}: {path!r} is not an absolute path"
-        for option, paths in (("files", files), ("contents", contents))
+        for option, paths in (
+            ("files", files),
+            ("contents", contents),
+            ("public_keys", public_keys),
+        )
         for path in paths
         if not path or not os.path.isabs(path) or "\0" in path
     ]
@@ -766,6 +779,28 @@ def read_debconf(run, packages, warnings):
     return answers
 
 
+def read_public_keys(run, paths, warnings, root="/"):
+    """``{path: PEM or None}``: the public half of each private key file in ``paths``, from
+    ``openssl pkey -pubout`` on the host, so a role publishes what the host signs with without
+    the private key ever leaving it. ``None`` without a warning where the file does not exist
+    (a key still to be generated); ``None`` with a warning where openssl is missing or fails."""
+    keys = {}
+    for path in _unique(paths):
+        if not os.path.exists(os.path.join(root, path.lstrip("/"))):
+            keys[path] = None
+            continue
+        rc, out, err = run(["openssl", "pkey", "-in", path, "-pubout"])
+        if rc == 127:
+            warnings.append("openssl is missing: public keys not read")
+            return dict.fromkeys(_unique(paths))
+        if rc == 0 and "-----BEGIN PUBLIC KEY-----" in out:
+            keys[path] = out
+        else:
+            keys[path] = None
+            warnings.append(f"openssl pkey -in {path} failed (rc={rc}): {(err or '').strip()}")
+    return keys
+
+
 def read_units(run, names, warnings):
     """``{name: unit_state or None}`` for the unit names in ``names`` (as given; ``.service``
     is added for systemctl when there is no suffix, :func:`unit_name`), from ONE
@@ -977,6 +1012,7 @@ def collect(
     files=(),
     contents=(),
     units=(),
+    public_keys=(),
     expect=None,
     root="/",
     getservbyname=socket.getservbyname,
@@ -1046,6 +1082,7 @@ def collect(
     runtime["files"] = read_files(files, warnings, root)
     runtime["contents"] = read_contents(contents, warnings, root)
     runtime["units"] = read_units(run, _unique(units), warnings)
+    runtime["public_keys"] = read_public_keys(run, public_keys, warnings, root)
     runtime["inet_services"] = {
         key: entry for key, entry in all_services.items() if entry["type"] == "inet"
     }

@@ -114,6 +114,16 @@ options:
     type: list
     elements: str
     default: []
+  public_keys:
+    description:
+      - Absolute paths of private key files whose PUBLIC half to return in
+        RV(runtime.public_keys), from C(openssl pkey -pubout) on the host, so a role publishes
+        the DNS record of the key the host signs with (DKIM) without a second call and without
+        the private key leaving the host.
+      - A missing file is null (a key still to be generated). A relative path is refused.
+    type: list
+    elements: str
+    default: []
   units:
     description:
       - systemd units whose state to return in RV(runtime.units), read with one
@@ -538,6 +548,14 @@ runtime:
       sample:
         /etc/opendkim/keys/example.org/sel2026.txt: "sel2026._domainkey\tIN\tTXT\t( \"v=DKIM1; k=rsa; \" ... )\n"
         /etc/ssl/certs/mx1.example.org.pem: null
+    public_keys:
+      description:
+        - The PEM public key of each path in O(public_keys), by the path as given; null when
+          the file does not exist, and (with a warning) when C(openssl) is missing or cannot
+          read it.
+      type: dict
+      sample:
+        /etc/dkimkeys/example.org/sel2026.private: "-----BEGIN PUBLIC KEY-----\nMIIBIjANBg...\n-----END PUBLIC KEY-----\n"
     units:
       description:
         - The state of each unit in O(units), by the name as given, from C(systemctl show).
@@ -654,6 +672,7 @@ def main():
             "files": {"type": "list", "elements": "str", "default": []},
             "contents": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
+            "public_keys": {"type": "list", "elements": "str", "default": []},
             "expect": {"type": "dict"},
         },
         supports_check_mode=True,
@@ -669,6 +688,7 @@ def main():
         files=params["files"],
         contents=params["contents"],
         units=params["units"],
+        public_keys=params["public_keys"],
     )
     if errors:
         module.fail_json(msg="Invalid options, nothing was read: " + "; ".join(errors))
@@ -685,6 +705,7 @@ def main():
         files=params["files"],
         contents=params["contents"],
         units=params["units"],
+        public_keys=params["public_keys"],
         expect=expect,
     )
     for warning in warnings:

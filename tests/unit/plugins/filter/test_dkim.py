@@ -662,6 +662,27 @@ def test_plan_genkey_name():
     assert plan["keys"][0]["key_dir"] == "/srv/dkim"
 
 
+def test_dns_records_from_the_public_keys_runtime_info_read():
+    public = (FIXTURES / "opendkim-genkey-sel2026.pub").read_text()
+    domains = [
+        {
+            "domain": "example.org",
+            "active_selector": "s1",
+            "selectors": [{"name": "s1"}, {"name": "s2"}],
+        }
+    ]
+    plan = dkim.dkim_plan(domains)
+    read = {plan["keys"][0]["key_file"]: public, plan["keys"][1]["key_file"]: None}
+    from_read = dkim.dkim_dns_records(domains, read, "v=spf1 ~all", keys=plan["keys"])
+    from_command = dkim.dkim_dns_records(
+        domains,
+        [{"item": plan["keys"][0], "rc": 0, "stdout": public}],
+        "v=spf1 ~all",
+    )
+    assert from_read == from_command
+    assert [r["selector"] for r in from_read["example.org"]["dkim"]] == ["s1"]
+
+
 def test_dns_records_per_domain():
     public = (FIXTURES / "opendkim-genkey-sel2026.pub").read_text()
     domains = [

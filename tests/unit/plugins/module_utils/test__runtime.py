@@ -18,6 +18,7 @@ import os
 import pathlib
 import pwd
 import stat
+import subprocess
 import tempfile
 
 import pytest
@@ -1140,3 +1141,46 @@ def test_files_contents_and_units_in_the_same_collect(host):
         "systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState "
         "-p MainPID postfix.service opendkim.service"
     )
+
+
+# --- public_keys ---------------------------------------------------------------------------------
+
+
+def _real_run(argv, binary=False):
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_read_public_keys_with_the_real_openssl(tmp_path):
+    key = tmp_path / "sel.private"
+    key.write_bytes((FIXTURES.parent / "dkim" / "rsa512-weak-test-only.key").read_bytes())
+    warnings = []
+    keys = rt.read_public_keys(_real_run, [str(key), str(tmp_path / "next.private")], warnings)
+    assert keys[str(key)].startswith("-----BEGIN PUBLIC KEY-----\n")
+    assert "PRIVATE" not in keys[str(key)]
+    # A key still to be generated: null, and no warning.
+    assert keys[str(tmp_path / "next.private")] is None
+    assert warnings == []
+
+
+def test_read_public_keys_of_a_file_that_is_not_a_key(tmp_path):
+    path = tmp_path / "KeyTable"
+    path.write_text("sel._domainkey.example.org example.org:sel:/etc/dkimkeys/sel.private\n")
+    warnings = []
+    assert rt.read_public_keys(_real_run, [str(path)], warnings) == {str(path): None}
+    assert warnings and warnings[0].startswith(f"openssl pkey -in {path} failed")
+
+
+def test_read_public_keys_without_openssl(tmp_path):
+    path = tmp_path / "sel.private"
+    path.write_text("x")
+    warnings = []
+    missing = rt.read_public_keys(lambda argv, binary=False: (127, "", ""), [str(path)], warnings)
+    assert missing == {str(path): None}
+    assert warnings == ["openssl is missing: public keys not read"]
+
+
+def test_public_keys_need_absolute_paths():
+    assert rt.check_names([], [], [], public_keys=["keys/sel.private"]) == [
+        "public_keys: 'keys/sel.private' is not an absolute path"
+    ]

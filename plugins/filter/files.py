@@ -1,0 +1,16 @@
+# Copyright: (c) 2026, sbs.postfix maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filter that says whether a file on the host is what a role would write (logic in
+plugin_utils/_files.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.sbs.postfix.plugins.plugin_utils._files import file_changes
+
+
+class FilterModule:
+    """sbs.postfix file filter."""
+
+    def filters(self):
+        return {"file_changes": file_changes}
