@@ -5,15 +5,30 @@
 and turn them into the role's contribution to the server role (see docs/handoff.md).
 
 Controller side. Every function here is pure: it takes plain data (role variables, the text
-``postconf`` printed on the host) and returns plain data, so unit tests call it directly.
+``postconf`` printed on the host, a certificate's PEM text) and returns plain data, so unit
+tests call it directly; only the certificate facts read the clock, and take ``now`` to fix it.
 Error messages name the role variable the admin has to change.
 """
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+
+    HAS_CRYPTOGRAPHY = True
+except ImportError:  # pragma: no cover - ansible-core itself depends on cryptography
+    HAS_CRYPTOGRAPHY = False
 
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
     ConfigError,
@@ -304,8 +319,10 @@ def selfsigned_renewal(entry, certificate, key, common_name, subject_alt_names=(
 
     ``entry`` is the ``tls_certificates`` item; ``certificate`` and ``key`` are what
     community.crypto's ``x509_certificate_info`` and ``openssl_privatekey_info`` returned for
-    its files (with ``failed_when: false``: a missing file has no ``public_key``);
-    ``common_name`` and ``subject_alt_names`` are the entry's, or the role's defaults.
+    its files (with ``failed_when: false``: a missing file has no ``public_key``), or what
+    :func:`certificate_facts` and :func:`public_key_facts` (or :func:`private_key_facts`)
+    return for the same text; ``common_name`` and ``subject_alt_names`` are the entry's, or
+    the role's defaults.
     """
     reasons = []
     want_type = "ECC" if entry.get("key_type", "rsa") == "ecdsa" else "RSA"
@@ -313,8 +330,10 @@ def selfsigned_renewal(entry, certificate, key, common_name, subject_alt_names=(
     if not key_public:
         reasons.append("no private key yet")
     else:
-        have_type = key.get("type")
-        data = key.get("public_data") or {}
+        # openssl_privatekey_info says "type" and "public_data"; the certificate facts say
+        # "public_key_type" and "public_key_data": either shape is accepted.
+        have_type = key.get("type") or key.get("public_key_type")
+        data = key.get("public_data") or key.get("public_key_data") or {}
         if have_type != want_type:
             reasons.append(f"the key is {have_type}, the entry asks for {want_type}")
         elif want_type == "RSA" and data.get("size") != int(entry.get("key_size", 3072)):
@@ -347,6 +366,311 @@ def selfsigned_renewal(entry, certificate, key, common_name, subject_alt_names=(
             f"its names are {', '.join(have_names)}, the entry asks for {', '.join(want_names)}"
         )
     return reasons
+
+
+# What x509_certificate_info returns for a certificate, computed on the controller from the
+# PEM text the runtime_info module read on the host (one module call for every file instead of
+# two per certificate). Names and formats are community.crypto's (3.x, cryptography backend):
+# the tls role and selfsigned_renewal read these facts exactly as they read the module's result.
+CERTIFICATE_TIME_FORMAT = "%Y%m%d%H%M%SZ"
+# The fingerprints computed (community.crypto returns every hashlib algorithm; the role reads
+# sha256, sha1 is what older tools print).
+FINGERPRINT_ALGORITHMS = ("sha1", "sha256")
+# community.crypto's names (cryptography_oid_to_name) for distinguished name attributes that
+# cryptography does not name, or names differently; any other unnamed one is its dotted OID.
+_ATTRIBUTE_NAMES = {
+    "0.9.2342.19200300.100.1.1": "userId",
+    "0.9.2342.19200300.100.1.3": "rfc822Mailbox",
+    "0.9.2342.19200300.100.1.44": "uniqueIdentifier",
+    "1.2.840.113549.1.9.8": "unstructuredAddress",
+    "2.5.4.13": "description",
+    "2.5.4.18": "postOfficeBox",
+    "2.5.4.19": "physicalDeliveryOfficeName",
+    "2.5.4.20": "telephoneNumber",
+    "2.5.4.41": "name",
+    "2.5.4.43": "initials",
+    "2.5.4.54": "dmdName",
+    "2.5.4.72": "role",
+    "2.5.4.97": "organizationIdentifier",
+    "2.5.4.100": "dnsName",
+}
+# Short names in a dirName subject alternative name, as community.crypto writes them.
+_ATTRIBUTE_SHORT_NAMES = {
+    "commonName": "CN",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+    "streetAddress": "street",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "surname": "SN",
+    "givenName": "GN",
+    "userId": "UID",
+    "domainComponent": "DC",
+    "jurisdictionCountryName": "jurisdictionC",
+    "jurisdictionLocalityName": "jurisdictionL",
+    "jurisdictionStateOrProvinceName": "jurisdictionST",
+}
+
+
+def _need_cryptography(name):
+    # Raised, not returned as "unreadable": an unreadable lab certificate is generated again.
+    if not HAS_CRYPTOGRAPHY:  # pragma: no cover
+        raise AnsibleFilterError(f"{name} needs the Python 'cryptography' package")
+
+
+def _pem_bytes(pem):
+    """The PEM text as bytes, or None when there is none (a missing file reads as null)."""
+    if isinstance(pem, bytes):
+        pem = pem.decode("utf-8", "replace")
+    if not isinstance(pem, str) or not pem.strip():
+        return None
+    return pem.strip().encode("utf-8", "replace") + b"\n"
+
+
+def _attribute_name(oid):
+    name = _ATTRIBUTE_NAMES.get(oid.dotted_string) or getattr(oid, "_name", None)
+    return oid.dotted_string if not name or name == "Unknown OID" else name
+
+
+def _name_dict(name):
+    """``{"commonName": ..., ...}``; a repeated attribute keeps its last value, as
+    community.crypto's ``subject`` and ``issuer``."""
+    return {_attribute_name(attr.oid): to_text(attr.value) for attr in name}
+
+
+def _dn_escape(value):
+    value = value.replace("\\", "\\\\")
+    for char in (",", "+", "<", ">", ";", '"'):
+        value = value.replace(char, f"\\{char}")
+    value = value.replace("\0", "\\00")
+    if value.startswith((" ", "#")):
+        value = f"\\{value}"
+    if value.endswith(" "):
+        value = f"{value[:-1]}\\ "
+    return value
+
+
+def _general_name(name):
+    """One subject alternative name as community.crypto writes it: ``DNS:mx1.example.org``,
+    ``IP:192.0.2.1``, ``email:...``, ``URI:...``, ``dirName:...``, ``RID:...``,
+    ``otherName:OID;hex`` (international names as they are encoded, not rewritten)."""
+    if isinstance(name, x509.DNSName):
+        return f"DNS:{name.value}"
+    if isinstance(name, x509.IPAddress):
+        value = name.value
+        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return f"IP:{value.network_address.compressed}/{value.prefixlen}"
+        return f"IP:{value.compressed}"
+    if isinstance(name, x509.RFC822Name):
+        return f"email:{name.value}"
+    if isinstance(name, x509.UniformResourceIdentifier):
+        return f"URI:{name.value}"
+    if isinstance(name, x509.DirectoryName):
+        parts = []
+        for attr in reversed(list(name.value)):
+            label = _attribute_name(attr.oid)
+            parts.append(
+                f"{_ATTRIBUTE_SHORT_NAMES.get(label, label)}={_dn_escape(to_text(attr.value))}"
+            )
+        return "dirName:" + ",".join(parts)
+    if isinstance(name, x509.RegisteredID):
+        return f"RID:{name.value.dotted_string}"
+    if isinstance(name, x509.OtherName):
+        return f"otherName:{name.type_id.dotted_string};{_colon_hex(name.value)}"
+    return str(name)  # pragma: no cover - cryptography knows no other kind
+
+
+def _colon_hex(data):
+    text = data.hex()
+    return ":".join(text[i : i + 2] for i in range(0, len(text), 2))
+
+
+def _fingerprints(data):
+    return {algo: _colon_hex(hashlib.new(algo, data).digest()) for algo in FINGERPRINT_ALGORITHMS}
+
+
+def _utc(moment):
+    return moment.replace(tzinfo=datetime.UTC) if moment.tzinfo is None else moment
+
+
+def _validity(cert):
+    """notBefore and notAfter as aware UTC datetimes, whatever the cryptography version."""
+    if hasattr(cert, "not_valid_after_utc"):  # cryptography >= 42
+        return cert.not_valid_before_utc, cert.not_valid_after_utc
+    return _utc(cert.not_valid_before), _utc(cert.not_valid_after)  # pragma: no cover
+
+
+def _now(now):
+    """``now`` as an aware UTC datetime: the current time when None, else a datetime (naive
+    means UTC) or an ASN.1 time string ``YYYYMMDDHHMMSSZ``."""
+    if now is None:
+        return datetime.datetime.now(datetime.UTC)
+    if isinstance(now, datetime.datetime):
+        return _utc(now)
+    try:
+        return _utc(datetime.datetime.strptime(str(now), CERTIFICATE_TIME_FORMAT))
+    except ValueError:
+        raise AnsibleFilterError(
+            f"now: {now!r} is not a time in the form YYYYMMDDHHMMSSZ (20270101120000Z)"
+        ) from None
+
+
+def _public_key_info(key):
+    """``(public_key_type, public_data)`` named as community.crypto's publickey_info names
+    them; ``public_data`` holds the sizes and curve, not the key's numbers."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", {"size": key.key_size, "exponent": key.public_numbers().e}
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", {"size": key.key_size}
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ECC", {"curve": key.curve.name, "exponent_size": key.curve.key_size}
+    for kind, name in (
+        (x25519.X25519PublicKey, "X25519"),
+        (x448.X448PublicKey, "X448"),
+        (ed25519.Ed25519PublicKey, "Ed25519"),
+        (ed448.Ed448PublicKey, "Ed448"),
+    ):
+        if isinstance(key, kind):
+            return name, {}
+    return f"unknown ({type(key)})", {}
+
+
+def _spki_pem(key):
+    """The SubjectPublicKeyInfo PEM of a public key: what x509_certificate_info and
+    openssl_privatekey_info return as ``public_key``, and what ``openssl pkey -pubout`` prints."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def _key_facts(key):
+    key_type, data = _public_key_info(key)
+    return {
+        "readable": True,
+        "public_key": _spki_pem(key),
+        "public_key_type": key_type,
+        "type": key_type,
+        "public_data": data,
+    }
+
+
+def _load_public_key(public_key_pem):
+    """``(key, None)`` or ``(None, why)`` for a PEM public key (SubjectPublicKeyInfo, or an
+    RSA PKCS#1 ``BEGIN RSA PUBLIC KEY``)."""
+    data = _pem_bytes(public_key_pem)
+    if data is None:
+        return None, "no public key (the key file is missing or was not read)"
+    try:
+        return serialization.load_pem_public_key(data), None
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        return None, f"not a PEM public key ({exc})"
+
+
+def certificate_facts(pem, public_key_pem=None, warn_days=30, now=None):
+    """What ``community.crypto.x509_certificate_info`` (with ``valid_at: {warn: +Nd}``)
+    returns for a PEM certificate and the tls role reads, computed on the controller from the
+    text ``runtime_info`` read (``contents``), so a no-change run needs no module call per
+    certificate.
+
+    Returns ``readable`` (True), ``subject`` and ``issuer`` (dicts by community.crypto's
+    attribute names, ``commonName``...), ``subject_alt_name`` (``["DNS:...", "IP:..."]``, None
+    without the extension, as the module), ``not_before`` and ``not_after``
+    (``YYYYMMDDHHMMSSZ``), ``expired``, ``valid_at`` (``{"warn": valid at now + warn_days}``),
+    ``public_key`` (SubjectPublicKeyInfo PEM), ``public_key_type`` (``RSA``, ``ECC``,
+    ``Ed25519``...), ``public_key_data`` (``size`` and ``exponent``, or ``curve`` and
+    ``exponent_size``), ``fingerprints`` (``sha1`` and ``sha256`` of the DER, ``aa:bb:...``),
+    ``serial_number`` and ``key_matches``: whether ``public_key_pem`` (``openssl pkey
+    -pubout`` of the private key, ``runtime_info``'s ``public_keys``) is the certificate's key;
+    None when no public key is given. The first certificate of a chain is read; other PEM
+    blocks before it (a private key) are skipped.
+
+    Null, empty or unparsable text: ``{"readable": False, "msg": why}``, without
+    ``public_key``, as the module's result under ``failed_when: false``.
+    """
+    _need_cryptography("tls_certificate_facts")
+    data = _pem_bytes(pem)
+    if data is None:
+        return {"readable": False, "msg": "no certificate (the file is missing or was not read)"}
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+        not_before, not_after = _validity(cert)
+        public = cert.public_key()
+        der = cert.public_bytes(serialization.Encoding.DER)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        return {"readable": False, "msg": f"not a PEM certificate ({exc})"}
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        alt_names = [_general_name(name) for name in san.value]
+    except x509.ExtensionNotFound:
+        alt_names = None
+    moment = _now(now)
+    try:
+        warn_at = moment + datetime.timedelta(days=int(warn_days))
+    except (TypeError, ValueError):
+        raise AnsibleFilterError(
+            f"warn_days: {warn_days!r} is not a number of days (tls_expiry_warn_days)"
+        ) from None
+    key_type, key_data = _public_key_info(public)
+    key_matches = None
+    if _pem_bytes(public_key_pem) is not None:
+        other, _why = _load_public_key(public_key_pem)
+        key_matches = other is not None and _spki_pem(other) == _spki_pem(public)
+    return {
+        "readable": True,
+        "subject": _name_dict(cert.subject),
+        "issuer": _name_dict(cert.issuer),
+        "subject_alt_name": alt_names,
+        "not_before": not_before.strftime(CERTIFICATE_TIME_FORMAT),
+        "not_after": not_after.strftime(CERTIFICATE_TIME_FORMAT),
+        "expired": not_after < moment,
+        "valid_at": {"warn": not_before <= warn_at <= not_after},
+        "public_key": _spki_pem(public),
+        "public_key_type": key_type,
+        "public_key_data": key_data,
+        "fingerprints": _fingerprints(der),
+        "serial_number": cert.serial_number,
+        "key_matches": key_matches,
+    }
+
+
+def public_key_facts(public_key_pem):
+    """What the tls role reads from ``community.crypto.openssl_privatekey_info``, from the
+    public half of the key (``openssl pkey -pubout`` on the host, ``runtime_info``'s
+    ``public_keys``), so the private key never leaves the host.
+
+    Returns ``readable`` (True), ``public_key`` (normalised SubjectPublicKeyInfo PEM, equal to
+    the certificate facts' ``public_key`` when the key is the certificate's), ``type`` and
+    ``public_data`` (as openssl_privatekey_info names them) and ``public_key_type`` (as the
+    certificate facts name it); or ``{"readable": False, "msg": why}`` without ``public_key``.
+    """
+    _need_cryptography("tls_public_key_facts")
+    key, why = _load_public_key(public_key_pem)
+    if key is None:
+        return {"readable": False, "msg": why}
+    return _key_facts(key)
+
+
+def private_key_facts(private_pem):
+    """:func:`public_key_facts` of a PEM private key the controller holds already (source
+    ``content``: ``key_content`` from the inventory). Returns only public facts; a message
+    never quotes the key or the parser's words about it."""
+    _need_cryptography("tls_private_key_facts")
+    data = _pem_bytes(private_pem)
+    if data is None:
+        return {"readable": False, "msg": "no private key"}
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        return {
+            "readable": False,
+            "msg": "the private key is encrypted: Postfix cannot use a key with a passphrase",
+        }
+    except UnsupportedAlgorithm:
+        return {"readable": False, "msg": "the private key is of a type cryptography cannot read"}
+    except ValueError:
+        return {"readable": False, "msg": "not a PEM private key"}
+    return _key_facts(key.public_key())
 
 
 def combined_pem(key, certificate):
@@ -684,6 +1008,9 @@ class FilterModule:
             "tls_combined_pem": combined_pem,
             "tls_selfsigned_names": selfsigned_names,
             "tls_selfsigned_renewal": selfsigned_renewal,
+            "tls_certificate_facts": certificate_facts,
+            "tls_public_key_facts": public_key_facts,
+            "tls_private_key_facts": private_key_facts,
             "tls_certificate_summary": certificate_summary,
             "tls_protocol_errors": tls_protocol_errors,
             "tls_protocols_enabled": tls_protocols_enabled,
