@@ -17,13 +17,14 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule, available
 
-    HAS_CRYPTOGRAPHY = True
-except ImportError:  # pragma: no cover - ansible-core itself depends on cryptography
-    HAS_CRYPTOGRAPHY = False
+# Imported by the filters that read a key only (plugin_utils/_lazy.py says why); ansible-core
+# itself depends on cryptography.
+HAS_CRYPTOGRAPHY = available("cryptography")
+serialization = LazyModule("cryptography.hazmat.primitives.serialization")
+ed25519 = LazyModule("cryptography.hazmat.primitives.asymmetric.ed25519")
+rsa = LazyModule("cryptography.hazmat.primitives.asymmetric.rsa")
 
 # RFC 1035 "LDH" label: letters, digits, hyphen; no hyphen at either end; 1-63 octets.
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")

@@ -20,12 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn
 
-try:
-    import netaddr
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule, available
 
-    HAS_NETADDR = True
-except ImportError:  # pragma: no cover - netaddr is in requirements.txt
-    HAS_NETADDR = False
+# Imported on first use (_lazy.py says why); netaddr is in requirements.txt.
+HAS_NETADDR = available("netaddr")
+netaddr = LazyModule("netaddr")
 
 
 class ConfigError(ValueError):
