@@ -20,21 +20,26 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-try:
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
-
-    HAS_CRYPTOGRAPHY = True
-except ImportError:  # pragma: no cover - ansible-core itself depends on cryptography
-    HAS_CRYPTOGRAPHY = False
-
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule, available
 from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
     ConfigError,
     render_duration,
 )
 from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import submission_services
+
+# cryptography is imported by the few filters that read a certificate or a key (_lazy.py says
+# why); ansible-core itself depends on it.
+HAS_CRYPTOGRAPHY = available("cryptography")
+x509 = LazyModule("cryptography.x509")
+crypto_exceptions = LazyModule("cryptography.exceptions")
+serialization = LazyModule("cryptography.hazmat.primitives.serialization")
+dsa = LazyModule("cryptography.hazmat.primitives.asymmetric.dsa")
+ec = LazyModule("cryptography.hazmat.primitives.asymmetric.ec")
+ed448 = LazyModule("cryptography.hazmat.primitives.asymmetric.ed448")
+ed25519 = LazyModule("cryptography.hazmat.primitives.asymmetric.ed25519")
+rsa = LazyModule("cryptography.hazmat.primitives.asymmetric.rsa")
+x448 = LazyModule("cryptography.hazmat.primitives.asymmetric.x448")
+x25519 = LazyModule("cryptography.hazmat.primitives.asymmetric.x25519")
 
 # Protocol names Postfix's tls_protocol_mask() knows, oldest first (postconf(5),
 # smtpd_tls_protocols). The order matters for the ">=" / "<=" range syntax.
@@ -563,7 +568,7 @@ def _load_public_key(public_key_pem):
         return None, "no public key (the key file is missing or was not read)"
     try:
         return serialization.load_pem_public_key(data), None
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, crypto_exceptions.UnsupportedAlgorithm) as exc:
         return None, f"not a PEM public key ({exc})"
 
 
@@ -597,7 +602,7 @@ def certificate_facts(pem, public_key_pem=None, warn_days=30, now=None):
         not_before, not_after = _validity(cert)
         public = cert.public_key()
         der = cert.public_bytes(serialization.Encoding.DER)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, crypto_exceptions.UnsupportedAlgorithm) as exc:
         return {"readable": False, "msg": f"not a PEM certificate ({exc})"}
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -666,11 +671,135 @@ def private_key_facts(private_pem):
             "readable": False,
             "msg": "the private key is encrypted: Postfix cannot use a key with a passphrase",
         }
-    except UnsupportedAlgorithm:
+    except crypto_exceptions.UnsupportedAlgorithm:
         return {"readable": False, "msg": "the private key is of a type cryptography cannot read"}
     except ValueError:
         return {"readable": False, "msg": "not a PEM private key"}
     return _key_facts(key.public_key())
+
+
+def _file_problems(index, files, states, host):
+    """Missing files and a world-readable key of a ``path`` entry, from runtime_info's
+    ``files``."""
+    problems = []
+    for field, path in (
+        ("certificate_path", files["certificate_file"]),
+        ("key_path", files["key_file"]),
+    ):
+        state = states.get(path) or {}
+        if not state.get("exists"):
+            problems.append(f"tls_certificates[{index}].{field}: {path} does not exist on {host}")
+        elif field == "key_path" and int(state.get("mode") or "0", 8) & 0o004:
+            problems.append(
+                f"tls_certificates[{index}].{field}: {path} is readable by every user: make it "
+                "0600 root, or 0640 to a group Postfix uses"
+            )
+    return problems
+
+
+def inspection(certificates, directory, runtime, host, options=None):
+    """Read every certificate entry and record what the role judges, from the one
+    ``runtime_info`` read (``files``, ``contents``, ``public_keys``) and, for ``content``
+    entries, from the inventory: ``{"inspected": [record, ...], "problems": [...]}``.
+
+    ``options``: ``warn_days`` (tls_expiry_warn_days), ``common_name`` and
+    ``subject_alt_names`` (the self-signed defaults), ``check_mode`` and ``now`` (tests).
+    A self-signed certificate that is missing or no longer current is recorded with its
+    renewal reasons and judged by what it will be (its key matches, it is not expired); an
+    entry whose files are missing or unreadable is a problem and is not recorded.
+    """
+    options = options or {}
+    states = (runtime or {}).get("files") or {}
+    contents = (runtime or {}).get("contents") or {}
+    public_keys = (runtime or {}).get("public_keys") or {}
+    inspected, problems = [], []
+    for index, entry in enumerate(certificates):
+        files = certificate_files(entry, directory)
+        source = entry["source"]
+        if source == "path":
+            found = _file_problems(index, files, states, host)
+            if found:
+                problems.extend(found)
+                continue
+        if source == "content":
+            fields = ("certificate_content", "key_content")
+            key = private_key_facts(entry.get("key_content"))
+            cert = certificate_facts(
+                entry.get("certificate_content"),
+                key.get("public_key"),
+                options.get("warn_days", 30),
+                options.get("now"),
+            )
+        else:
+            fields = ("certificate_path", "key_path")
+            key = public_key_facts(public_keys.get(files["key_file"]))
+            cert = certificate_facts(
+                contents.get(files["certificate_file"]),
+                key.get("public_key"),
+                options.get("warn_days", 30),
+                options.get("now"),
+            )
+        common_name = entry.get("common_name") or options.get("common_name")
+        alt_names = entry.get("subject_alt_names", options.get("subject_alt_names") or [])
+        renewal = []
+        if source == "selfsigned":
+            renewal = selfsigned_renewal(entry, cert, key, common_name, alt_names)
+        else:
+            unreadable = [
+                f"tls_certificates[{index}].{field}: not a usable {what} ({facts['msg']})"
+                for field, what, facts in (
+                    (fields[0], "certificate", cert),
+                    (fields[1], "private key", key),
+                )
+                if not facts.get("readable")
+            ]
+            if unreadable:
+                problems.extend(unreadable)
+                continue
+        inspected.append(
+            {
+                "index": index,
+                "name": entry["name"],
+                "source": source,
+                "chain_files": files["chain_files"],
+                "key_file": files["key_file"],
+                "certificate_file": files["certificate_file"],
+                "certificate_field": fields[0],
+                "renewal": renewal,
+                "check_mode": bool(options.get("check_mode")),
+                "key_present": key.get("readable", False),
+                "common_name": common_name,
+                "alt_names": alt_names,
+                "subject": cert.get("subject") or {},
+                "subject_alt_name": cert.get("subject_alt_name") or [],
+                "issuer": cert.get("issuer") or {},
+                "not_after": cert.get("not_after", ""),
+                "expired": not renewal and bool(cert.get("expired")),
+                "expires_soon": not renewal and not (cert.get("valid_at") or {}).get("warn", True),
+                "key_type": cert.get("public_key_type", ""),
+                "key_matches": bool(renewal) or bool(cert.get("key_matches")),
+                "fingerprint": (cert.get("fingerprints") or {}).get("sha256", ""),
+            }
+        )
+    return {"inspected": inspected, "problems": problems}
+
+
+def inspection_paths(certificates, directory):
+    """What :func:`inspection` needs ``runtime_info`` to read: ``files`` (state of every
+    certificate and key file), ``contents`` (the certificates, public) and ``public_keys``
+    (the keys' public halves). ``content`` entries are read from the inventory."""
+    on_host = [
+        certificate_files(entry, directory)
+        for entry in certificates
+        if entry["source"] != "content"
+    ]
+    return {
+        "files": [
+            path for files in on_host for path in (files["certificate_file"], files["key_file"])
+        ],
+        "contents": [files["certificate_file"] for files in on_host],
+        "public_keys": [files["key_file"] for files in on_host],
+    }
 
 
 def combined_pem(key, certificate):
@@ -1003,6 +1132,8 @@ class FilterModule:
         return {
             "tls_contribution": tls_contribution,
             "tls_contribution_problems": tls_contribution_problems,
+            "tls_inspection": inspection,
+            "tls_inspection_paths": inspection_paths,
             "tls_certificate_problems": certificate_problems,
             "tls_certificate_files": certificate_files,
             "tls_combined_pem": combined_pem,
