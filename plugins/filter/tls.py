@@ -781,7 +781,58 @@ def inspection(certificates, directory, runtime, host, options=None):
                 "fingerprint": (cert.get("fingerprints") or {}).get("sha256", ""),
             }
         )
-    return {"inspected": inspected, "problems": problems}
+    set_problems, warnings = _judge_set(inspected, options)
+    return {"inspected": inspected, "problems": problems + set_problems, "warnings": warnings}
+
+
+def _judge_set(inspected, options):
+    """The certificates as a set: keys that are not their certificate's, two entries with one
+    key algorithm (Postfix uses one certificate per algorithm), expired ones (a problem unless
+    ``expired_action`` is ``warn``); and the warnings printed on every run."""
+    problems = []
+    for entry in inspected:
+        if not entry["key_matches"]:
+            fields = (
+                "key_content and certificate_content"
+                if entry["source"] == "content"
+                else "key_path and certificate_path"
+            )
+            problems.append(
+                f"tls_certificates[{entry['index']}] ({entry['name']}): the private key does not "
+                f"match the certificate (subject {entry['subject'].get('commonName', '?')}): "
+                f"check {fields}"
+            )
+    current = [entry for entry in inspected if not entry["renewal"]]
+    types = [entry["key_type"] for entry in current]
+    if len(types) != len(set(types)):
+        pairs = ", ".join(f"{entry['name']}={entry['key_type']}" for entry in current)
+        problems.append(
+            "tls_certificates: Postfix uses one certificate per key algorithm, these entries "
+            f"share one: {pairs}"
+        )
+    if options.get("expired_action", "fail") == "fail":
+        problems.extend(
+            f"tls_certificates[{entry['index']}] ({entry['name']}): the certificate expired "
+            f"({entry['not_after']}). Renew it, or set tls_expired_action to warn to go on anyway"
+            for entry in inspected
+            if entry["expired"]
+        )
+    warnings = [
+        f"WARNING: tls_certificates[{entry['index']}] ({entry['name']}) "
+        + ("EXPIRED" if entry["expired"] else f"expires within {options.get('warn_days', 30)} days")
+        + f" (notAfter {entry['not_after']})."
+        for entry in inspected
+        if entry["expires_soon"]
+    ]
+    warnings += [
+        f"LAB ONLY: tls_certificates[{entry['index']}] ({entry['name']}) is a self-signed "
+        f"certificate for {entry['subject'].get('commonName', '(not generated yet)')}. Other MTAs "
+        "accept it for opportunistic TLS on port 25, mail clients on 587/465 will not trust it. "
+        "Use source 'path' or 'content' with a CA-issued certificate in production."
+        for entry in inspected
+        if entry["source"] == "selfsigned"
+    ]
+    return problems, warnings
 
 
 def inspection_paths(certificates, directory):

@@ -146,6 +146,18 @@ def test_a_key_of_another_certificate_and_an_expired_one_are_recorded(rsa_key, e
     assert old["key_matches"] is True
     assert old["expired"] is True
     assert old["certificate_field"] == "certificate_content"
+    assert [line.split(":")[0] for line in result["problems"]] == [
+        "tls_certificates[0] (mismatch)",
+        "tls_certificates",  # both are RSA: one certificate per key algorithm
+        "tls_certificates[1] (old)",
+    ]
+    assert "the private key does not match the certificate" in result["problems"][0]
+    assert "share one: mismatch=RSA, old=RSA" in result["problems"][1]
+    assert "the certificate expired" in result["problems"][2]
+    # Told to go on: the expired certificate is a warning, printed on every run.
+    told = tls.inspection(entries[1:], DIRECTORY, {}, HOST, DEFAULTS | {"expired_action": "warn"})
+    assert told["problems"] == []
+    assert told["warnings"][0].startswith("WARNING: tls_certificates[0] (old) EXPIRED")
 
 
 def test_unreadable_certificate_and_key_name_their_fields(rsa_key):
@@ -176,3 +188,9 @@ def test_a_missing_lab_certificate_is_to_be_generated():
     assert lab["renewal"] == ["no private key yet", "no certificate yet"]
     assert lab["key_matches"] is True
     assert lab["expired"] is False
+    assert result["warnings"] == [
+        "LAB ONLY: tls_certificates[0] (lab) is a self-signed certificate for (not generated "
+        "yet). Other MTAs accept it for opportunistic TLS on port 25, mail clients on 587/465 "
+        "will not trust it. Use source 'path' or 'content' with a CA-issued certificate in "
+        "production."
+    ]
