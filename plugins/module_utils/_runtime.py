@@ -159,13 +159,12 @@ def parse_unit_show(text):
     ``need_daemon_reload`` (bool), ``drop_in_paths`` (list), ``fragment_path``.
     """
     show = _sysinfo.parse_systemctl_show(text)
-    main_pid = show.get("MainPID", "")
     return {
         "name": show.get("Id") or None,
         "load_state": show.get("LoadState") or None,
         "active_state": show.get("ActiveState") or None,
         "sub_state": show.get("SubState") or None,
-        "main_pid": int(main_pid) if main_pid.isdigit() and int(main_pid) > 0 else None,
+        "main_pid": _main_pid(show),
         "invocation_id": show.get("InvocationID") or None,
         "limit_nofile": _sysinfo.systemd_nofile(show),
         "need_daemon_reload": show.get("NeedDaemonReload") == "yes",
@@ -193,14 +192,19 @@ def unit_state(show):
     ``load`` (``LoadState``), ``active`` (``ActiveState``), ``sub`` (``SubState``),
     ``enabled`` (``UnitFileState``; ``None`` when empty, as for a unit that is not found) and
     ``main_pid`` (``MainPID``; ``None`` when 0 or not a service)."""
-    main_pid = show.get("MainPID", "")
     return {
         "load": show.get("LoadState") or None,
         "active": show.get("ActiveState") or None,
         "sub": show.get("SubState") or None,
         "enabled": show.get("UnitFileState") or None,
-        "main_pid": int(main_pid) if main_pid.isdigit() and int(main_pid) > 0 else None,
+        "main_pid": _main_pid(show),
     }
+
+
+def _main_pid(show):
+    """``MainPID`` as an int; ``None`` when 0 (not running) or absent (not a service)."""
+    main_pid = show.get("MainPID", "")
+    return int(main_pid) if main_pid.isdigit() and int(main_pid) > 0 else None
 
 
 def file_type(mode):
