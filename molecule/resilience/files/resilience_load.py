@@ -22,9 +22,10 @@ Test helper, run on the test host (Python standard library only). It talks only 
 ``count``
     Reads the sender's LOG and SUMMARY, the sink's message files and the probe's summary and
     prints one JSON document: sent, accepted, temporarily refused, delivered, lost (accepted,
-    never delivered), duplicated (delivered more than once), the ids behind each non-zero
-    figure, and per site run (WINDOWS, from the host's clock) the messages accepted, the failed
-    attempts and the port-25 gaps that fell into it.
+    never delivered), duplicated (delivered more than once; counted apart as duplicated_rfc1047
+    when the message's connection dropped after the end of its data), the ids behind each
+    non-zero figure, and per site run (WINDOWS, from the host's clock) the messages accepted,
+    the failed attempts and the port-25 gaps that fell into it.
 
 Times are seconds since the epoch (the host's clock, which the container shares).
 """
@@ -415,7 +416,17 @@ def count(args):
     ours = {ident: n for ident, n in delivered.items() if ident.startswith(args.run_id + "-")}
     accepted = {ident for ident, entry in outcomes.items() if entry["outcome"] == "accepted"}
     lost = sorted(accepted - set(ours))
-    duplicated = sorted(ident for ident, n in ours.items() if n > 1)
+    # A message whose connection dropped after the end of its data may have been queued before
+    # the drop; its retry then delivers it twice (RFC 1047). SMTP leaves that window open, so
+    # such copies are counted apart; any other second copy is a fault.
+    dropped_after_data = {
+        ident
+        for ident, entry in outcomes.items()
+        if any(failure["phase"] == "end-of-data" for failure in entry["failures"])
+    }
+    copies = {ident: n for ident, n in ours.items() if n > 1}
+    duplicated = sorted(set(copies) - dropped_after_data)
+    duplicated_rfc1047 = sorted(set(copies) & dropped_after_data)
     # Delivered although the sender never saw a 250 for it: possible only after a failure at
     # the end of the data (Postfix queued it, the reply never arrived).
     unconfirmed = sorted(set(ours) - accepted)
@@ -439,6 +450,8 @@ def count(args):
         "delivered_files": sum(ours.values()),
         "lost": len(lost),
         "duplicated": len(duplicated),
+        "duplicated_rfc1047": len(duplicated_rfc1047),
+        "rfc1047_extra_copies": sum(copies[ident] - 1 for ident in duplicated_rfc1047),
         "unconfirmed": len(unconfirmed),
         "lost_ids": lost[:20],
         "duplicated_ids": [
@@ -447,7 +460,7 @@ def count(args):
                 "copies": ours[ident],
                 "failures": outcomes.get(ident, {}).get("failures"),
             }
-            for ident in duplicated[:20]
+            for ident in (duplicated + duplicated_rfc1047)[:20]
         ],
         "unconfirmed_ids": unconfirmed[:20],
         "sender_elapsed_s": summary["elapsed_s"],
