@@ -34,6 +34,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._postconf import (
     parse_postconf_n,
 )
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
+    BASELINE_SCHEMA,
     MAIN_PARAMETERS,
     MASTER_SERVICES,
 )
@@ -353,7 +354,13 @@ def collect(
     until_epoch = _maillog.parse_time(until, now) if until is not None else None
     if since_epoch is not None and until_epoch is not None and until_epoch <= since_epoch:
         raise ValueError(f"until ({until}) must be later than since ({since})")
-    baseline = {"measured_at": _maillog.iso_time(now), "parts": list(parts)}
+    # schema: the layout sizing_info reads (_sizing.read_baseline); it changes when a key it
+    # reads moves, so a stored baseline is never misread by a later collection.
+    baseline = {
+        "schema": BASELINE_SCHEMA,
+        "measured_at": _maillog.iso_time(now),
+        "parts": list(parts),
+    }
     postfix = collect_postfix(run, warnings)
     params = (postfix or {}).get("parameters", {})
     if "postfix" in parts:

@@ -761,6 +761,16 @@ def parse_postconf_values(names, text):
     return {name: (lines[i].strip() if i < len(lines) else None) for i, name in enumerate(names)}
 
 
+# ---------------------------------------------------------------------------------------------
+# What sizing takes from a baseline (docs/sizing.md, "What sizing takes from a baseline")
+# ---------------------------------------------------------------------------------------------
+
+# The layout of sbs.postfix.baseline_info's result that read_baseline reads; baseline_info writes
+# it as ``baseline.schema``. Raise it, and teach read_baseline the new layout, when a key below
+# moves. A baseline without the field was written before it existed, in this same layout.
+BASELINE_SCHEMA = 1
+
+
 def baseline_inputs(baseline):
     """The figures sizing uses from a baseline: either the ``baseline`` result of
     ``sbs.postfix.baseline_info`` or a plain dict with the names below.

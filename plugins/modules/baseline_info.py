@@ -131,6 +131,12 @@ baseline:
         also issued as an Ansible warning.
       type: list
       elements: str
+    schema:
+      description: The version of this result's layout, V(1). M(sbs.postfix.sizing_info) reads
+        a baseline of this version only (and one without the field, written before it existed,
+        as version 1); it changes when a key sizing reads moves. See C(docs/sizing.md).
+      type: int
+      sample: 1
     measured_at:
       description: When the measurement ran (ISO 8601, UTC).
       type: str

@@ -99,6 +99,7 @@ def test_all_four_parts_from_a_real_log(host):
     run = FakeRun(host["spool"])
     log = os.path.join(MAILLOG, "deb12-postfix-3.7.log")
     baseline, warnings = _collect(host, run, log_paths=[log])
+    assert baseline["schema"] == 1
     assert baseline["mail"]["received"] == 142
     assert baseline["mail"]["delivered"] == 162
     assert baseline["mail"]["sources"]["source"] == "files"
