@@ -17,7 +17,10 @@ per second, ages in seconds.
 
 from __future__ import annotations
 
+import calendar
 import math
+import re
+import time
 
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_M
 
@@ -113,13 +116,16 @@ def postfix_memory_budget(mem_total, profile):
     return int(max(0, mem_total - os_reserve(mem_total)) * PROFILES[profile]["memory_share"])
 
 
-def size_smtpd_maxproc(cpus, mem_total, rotational, profile, peak_concurrency=None):
+def size_smtpd_maxproc(  # noqa: PLR0917 - the formula's inputs, in the order docs/sizing.md uses
+    cpus, mem_total, rotational, profile, peak_concurrency=None, measured_at=None
+):
     """Inbound SMTP sessions (master.cf ``smtp/inet`` maxproc).
 
     Two thirds of the memory budget for inbound sessions at ``MEM_PER_INBOUND_SESSION``; within
     that, ``sessions_per_cpu`` per CPU (halved when the queue disk spins: every message costs a
     synchronous write and more sessions only wait on the disk), and twice the peak concurrency a
-    baseline saw, never below ``SMTPD_FLOOR`` nor above the profile's ceiling.
+    baseline saw, never below ``SMTPD_FLOOR`` nor above the profile's ceiling. ``measured_at``:
+    when that baseline was measured (ISO 8601), named in the reason and the inputs.
     """
     p = PROFILES[profile]
     budget = postfix_memory_budget(mem_total, profile) * 2 // 3
@@ -129,6 +135,7 @@ def size_smtpd_maxproc(cpus, mem_total, rotational, profile, peak_concurrency=No
     by_baseline = 2 * peak_concurrency if peak_concurrency else 0
     wanted = max(by_cpu, by_baseline)
     value = max(SMTPD_FLOOR, min(wanted, by_memory, p["smtpd_ceiling"]))
+    seen = f"the peak of {peak_concurrency} concurrent sessions in {_baseline_of(measured_at)}"
     if value == SMTPD_FLOOR and min(wanted, by_memory, p["smtpd_ceiling"]) < SMTPD_FLOOR:
         why = f"floor of {SMTPD_FLOOR} sessions: less would refuse ordinary bursts"
     elif value == by_memory and by_memory < wanted:
@@ -139,12 +146,16 @@ def size_smtpd_maxproc(cpus, mem_total, rotational, profile, peak_concurrency=No
     elif value == p["smtpd_ceiling"] and p["smtpd_ceiling"] < wanted:
         why = f"profile {profile} ceiling"
     elif by_baseline and by_baseline >= by_cpu:
-        why = f"twice the peak of {peak_concurrency} concurrent sessions the baseline saw"
+        why = f"twice {seen}"
+        seen = None
     else:
         disk = "rotational queue disk halves it, " if rotational else ""
         why = (
             f"{per_cpu} sessions per CPU ({disk}sessions mostly wait on the network) x {cpus} CPUs"
         )
+    if measured_at and by_baseline and seen:
+        why += f"; twice {seen} would be {by_baseline}"
+    extra = {"baseline_measured_at": measured_at} if measured_at and by_baseline else {}
     return _rec(
         value,
         why,
@@ -157,6 +168,7 @@ def size_smtpd_maxproc(cpus, mem_total, rotational, profile, peak_concurrency=No
         by_memory=by_memory,
         by_baseline=by_baseline,
         ceiling=p["smtpd_ceiling"],
+        **extra,
     )
 
 
@@ -262,6 +274,122 @@ def size_destination_concurrency(smtp_maxproc, profile, relayhost=None, cpus=1):
         profile=profile,
         relayhost=relayhost or None,
         cpus=cpus,
+    )
+
+
+# In-queue wait (docs/sizing.md, "In-queue wait"). delays=b is the time from a message's entry
+# into the active queue until a delivery agent takes it (Postfix's log_adhoc.c: agent_handoff -
+# active_arrival; time in the deferred queue is in delays=a). qmgr hands a message to a free
+# agent within milliseconds (0.0-0.01 s on the test bed, and Postfix logs two significant
+# digits), so a p95 above 1 s means one smtp delivery in twenty waited a second or more for a
+# slot: a process or per-destination limit, not scheduling.
+IN_QMGR_WAIT_SECONDS = 1.0
+# smtp deliveries that p95 must rest on: with 100, at least 6 of them waited that long, so one
+# slow moment cannot move a limit.
+IN_QMGR_MIN_DELIVERIES = 100
+# A relay that defers more than this share of messages is pushing back (rate limits, a full
+# disk, a broken filter): more parallel deliveries would only add to its load.
+RELAY_DEFERRAL_CEILING = 0.05
+
+
+def duration_seconds(text):
+    """A Postfix time value (``0``, ``1s``, ``2m``, ``1h``, ``1d``, ``1w``) -> seconds, ``None``
+    for anything else (a ``$name`` left unresolved, garbage)."""
+    m = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", str(text)) if text is not None else None
+    if not m:
+        return None
+    return (
+        int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+    )
+
+
+def size_smtp_destination_concurrency(  # noqa: PLR0917 - the rule's inputs, as docs/sizing.md
+    default_concurrency, smtp_maxproc, profile, relayhost, figures, rate_delay=None
+):
+    """``smtp_destination_concurrency_limit`` when a baseline shows mail waiting for delivery
+    slots: ``(recommendation, finding)``, either or both ``None``.
+
+    Only when the smtp deliveries of the baseline (``figures``: :func:`read_baseline`) waited
+    in the queue manager (p95 of ``delays=b`` above ``IN_QMGR_WAIT_SECONDS`` over at least
+    ``IN_QMGR_MIN_DELIVERIES``) and all of them go to a ``relayhost`` the admin controls: then
+    every smtp delivery has that one next hop, so the smtp transport's per-destination limit is
+    the relay's. It doubles ``default_concurrency`` (one step; measure again before the next),
+    within ``smtp_maxproc`` (what the CPUs and memory hold; the transport can never run more)
+    and the profile's ``relayhost_concurrency``. Not when the relay defers more than
+    ``RELAY_DEFERRAL_CEILING`` of the messages (it is pushing back) nor when
+    ``smtp_destination_rate_delay`` (``rate_delay``, as Postfix prints it) is not 0: a rate
+    delay serialises deliveries to a destination, so no concurrency limit applies (postconf(5)).
+    Towards the Internet Postfix's polite per-destination limits stay. Every decision not to
+    raise is an ``info`` finding that says why.
+    """
+    figures = figures or {}
+    wait = figures.get("smtp_in_qmgr_p95")
+    count = figures.get("smtp_deliveries")
+    if wait is None or not count or count < IN_QMGR_MIN_DELIVERIES or wait <= IN_QMGR_WAIT_SECONDS:
+        return None, None
+    seen = (
+        f"In {_baseline_of(figures.get('measured_at'))} one smtp delivery in twenty waited "
+        f"{wait:g} s or longer in the queue manager for a delivery slot (p95 of delays=b over "
+        f"{count} deliveries, above {IN_QMGR_WAIT_SECONDS:g} s)"
+    )
+
+    def note(text):
+        return None, {"severity": "info", "message": f"{seen}, {text}"}
+
+    if not relayhost:
+        return note(
+            "but mail goes straight to the Internet: Postfix's polite per-destination limits "
+            f"stay (default_destination_concurrency_limit {default_concurrency}), since more "
+            "parallel connections would press receiving sites that never asked for them. "
+            "'qshape deferred' shows which destinations are slow."
+        )
+    delay = duration_seconds(rate_delay if rate_delay is not None else "0")
+    if delay != 0:
+        return note(
+            f"but smtp_destination_rate_delay is {rate_delay}: Postfix then delivers to "
+            f"relayhost {relayhost} one message at a time and no concurrency limit applies "
+            "(postconf(5)). The limits stay; remove the rate delay if the relay allows it."
+        )
+    rate = figures.get("deferral_rate")
+    if rate is not None and rate > RELAY_DEFERRAL_CEILING:
+        return note(
+            f"but {rate:.1%} of the messages were deferred (more than "
+            f"{RELAY_DEFERRAL_CEILING:.0%}): relayhost {relayhost} is pushing back and more "
+            "parallel deliveries would add to its load. The limits stay; see the baseline's "
+            "top_deferral_reasons."
+        )
+    relay_ceiling = PROFILES[profile]["relayhost_concurrency"]
+    ceiling = min(smtp_maxproc, relay_ceiling)
+    value = min(2 * default_concurrency, ceiling)
+    if value <= default_concurrency:
+        return note(
+            f"and all of it goes to relayhost {relayhost}, but its {default_concurrency} "
+            f"parallel deliveries are already at the bound (smtp_maxproc {smtp_maxproc}, "
+            f"profile {profile}'s {relay_ceiling} for a relayhost): a faster relay, or more "
+            "CPUs and memory for more delivery agents, would help."
+        )
+    reason = (
+        f"one smtp delivery in twenty waited {wait:g} s or longer for a slot in "
+        f"{_baseline_of(figures.get('measured_at'))} and all go to relayhost {relayhost}: "
+        f"twice {default_concurrency}, within smtp_maxproc {smtp_maxproc} and profile "
+        f"{profile}'s {relay_ceiling} (smtp_destination_rate_delay stays 0)"
+    )
+    return (
+        _rec(
+            value,
+            reason,
+            default_concurrency=default_concurrency,
+            smtp_maxproc=smtp_maxproc,
+            profile=profile,
+            relayhost=relayhost,
+            relayhost_concurrency=relay_ceiling,
+            smtp_in_qmgr_p95=wait,
+            smtp_deliveries=count,
+            deferral_rate=rate,
+            rate_delay=rate_delay,
+            baseline_measured_at=figures.get("measured_at"),
+        ),
+        None,
     )
 
 
@@ -452,36 +580,47 @@ def parse_port_range(text):
     return int(parts[0]), int(parts[1])
 
 
-def size_port_range(profile, current=None, peak_messages_per_minute=None):
+def size_port_range(profile, current=None, peak_messages_per_minute=None, measured_at=None):
     """``net.ipv4.ip_local_port_range``: source ports for outbound connections.
 
     Each outbound SMTP connection holds its port for 60 s of TIME_WAIT after it closes. Need =
     outbound connections/s x 60 x 1.5; connections/s from the baseline's peak (one connection
     per message, the worst case) or the profile. Widen the low end only when the current range
-    is too small, never below 10240 (ports below stay free for services).
+    is too small, never below 10240 (ports below stay free for services). ``measured_at``: when
+    the baseline was measured (ISO 8601), named in the reason and the inputs.
     """
     rate = PROFILES[profile]["connections_per_second"]
+    source = ""
+    extra = {}
     if peak_messages_per_minute:
         rate = max(1, -(-int(peak_messages_per_minute) // 60))
+        if measured_at:
+            source = (
+                f"peak {peak_messages_per_minute} msg/min in {_baseline_of(measured_at)} = "
+                f"{rate} connections/s: "
+            )
+            extra = {"baseline_measured_at": measured_at}
     need = int(rate * 60 * 1.5)
     low, high = parse_port_range(current) or (32768, 60999)
     if high - low + 1 >= need:
         return _rec(
             f"{low} {high}",
-            f"{high - low + 1} ports cover {rate} connections/s held 60 s in TIME_WAIT",
+            f"{source}{high - low + 1} ports cover {rate} connections/s held 60 s in TIME_WAIT",
             profile=profile,
             current=current,
             connections_per_second=rate,
             ports_needed=need,
+            **extra,
         )
     new_low = max(10240, high - need + 1)
     return _rec(
         f"{new_low} {high}",
-        f"{rate} connections/s x 60 s TIME_WAIT x 1.5 needs {need} ports",
+        f"{source}{rate} connections/s x 60 s TIME_WAIT x 1.5 needs {need} ports",
         profile=profile,
         current=current,
         connections_per_second=rate,
         ports_needed=need,
+        **extra,
     )
 
 
@@ -548,8 +687,11 @@ def recommend(hardware, profile="medium", baseline=None, current=None):
 
     ``hardware``: ``cpus``, ``mem_total``, ``swap_total`` (bytes), ``rotational`` (bool/None),
     ``nofile_grantable``, ``systemd_nofile`` (fds or ``None``), ``relayhost`` (str or ``None``).
-    ``baseline``: ``peak_messages_per_minute``, ``peak_concurrency`` (or ``None``).
-    ``current``: current values by the same names (sysctls as the kernel prints them).
+    ``baseline``: the ``figures`` of a baseline :func:`read_baseline` found usable (or
+    ``None``): ``peak_concurrency``, ``peak_messages_per_minute``, the in-queue wait of smtp
+    deliveries, ``deferral_rate``, ``measured_at`` are read.
+    ``current``: current values by the same names (sysctls as the kernel prints them), and
+    ``smtp_destination_rate_delay`` as Postfix resolves it.
     """
     if profile not in PROFILES:
         raise ValueError(
@@ -561,8 +703,9 @@ def recommend(hardware, profile="medium", baseline=None, current=None):
     mem = hardware["mem_total"]
     rotational = bool(hardware.get("rotational"))
     out = {}
+    when = baseline.get("measured_at")
     out["smtpd_maxproc"] = size_smtpd_maxproc(
-        cpus, mem, rotational, profile, baseline.get("peak_concurrency")
+        cpus, mem, rotational, profile, baseline.get("peak_concurrency"), when
     )
     smtpd = out["smtpd_maxproc"]["value"]
     out["default_process_limit"] = size_default_process_limit(smtpd)
@@ -572,6 +715,16 @@ def recommend(hardware, profile="medium", baseline=None, current=None):
     out["default_destination_concurrency_limit"] = size_destination_concurrency(
         smtp, profile, hardware.get("relayhost"), cpus
     )
+    relay, _finding = size_smtp_destination_concurrency(
+        out["default_destination_concurrency_limit"]["value"],
+        smtp,
+        profile,
+        hardware.get("relayhost"),
+        baseline,
+        current.get("smtp_destination_rate_delay"),
+    )
+    if relay:
+        out["smtp_destination_concurrency_limit"] = relay
     out["smtpd_client_connection_count_limit"] = size_client_connection_count_limit(smtpd)
     out["qmgr_message_active_limit"] = size_qmgr_message_active_limit(mem, profile)
     out["in_flow_delay"] = size_in_flow_delay(rotational)
@@ -595,6 +748,7 @@ def recommend(hardware, profile="medium", baseline=None, current=None):
         profile,
         current.get("net.ipv4.ip_local_port_range"),
         baseline.get("peak_messages_per_minute"),
+        when,
     )
     out["net.ipv4.tcp_fin_timeout"] = size_fin_timeout(
         profile, _as_int(current.get("net.ipv4.tcp_fin_timeout"))
@@ -608,11 +762,14 @@ def recommend(hardware, profile="medium", baseline=None, current=None):
     return out
 
 
-def findings(hardware, filesystem=None, container=None, peak_messages_per_minute=None):
+def findings(
+    hardware, filesystem=None, container=None, peak_messages_per_minute=None, measured_at=None
+):
     """What an admin should act on by hand: list of ``{"severity", "message"}``.
 
     ``filesystem``: the queue file system (``mount_point``, ``used_percent``,
-    ``inodes_used_percent``, ``rotational``). Severities: ``warning`` (fix soon), ``info``.
+    ``inodes_used_percent``, ``rotational``). ``peak_messages_per_minute`` and ``measured_at``
+    come from a baseline that is used. Severities: ``warning`` (fix soon), ``info``.
     """
     found = []
     fs = filesystem or {}
@@ -623,8 +780,8 @@ def findings(hardware, filesystem=None, container=None, peak_messages_per_minute
         )
         if peak_messages_per_minute and peak_messages_per_minute / 60 > 50:
             msg += (
-                f" The baseline peak of {peak_messages_per_minute} messages/minute is near "
-                "that limit."
+                f" The peak of {peak_messages_per_minute} messages/minute in "
+                f"{_baseline_of(measured_at)} is near that limit."
             )
         found.append({"severity": "warning", "message": msg})
     used = fs.get("used_percent")
@@ -696,6 +853,22 @@ def findings(hardware, filesystem=None, container=None, peak_messages_per_minute
     return found
 
 
+def baseline_findings(figures, hardware, profile, recommended, current=None):
+    """What a usable baseline (``figures`` of :func:`read_baseline`) says that no value carries:
+    the in-queue wait that did not raise a limit, and why (list of ``{"severity", "message"}``)."""
+    if not figures:
+        return []
+    _rec_unused, finding = size_smtp_destination_concurrency(
+        recommended["default_destination_concurrency_limit"]["value"],
+        recommended["smtp_maxproc"]["value"],
+        profile,
+        hardware.get("relayhost"),
+        figures,
+        (current or {}).get("smtp_destination_rate_delay"),
+    )
+    return [finding] if finding else []
+
+
 def _as_int(value):
     if value is None:
         return None
@@ -723,6 +896,9 @@ MAIN_PARAMETERS = [
     "in_flow_delay",
     "queue_minfree",
 ]
+# main.cf parameters sized only when a baseline calls for them (or an override sets them):
+# without one they are not recommended, not contributed, and Postfix's default stays.
+BASELINE_MAIN_PARAMETERS = ["smtp_destination_concurrency_limit"]
 SYSCTLS = [
     "fs.file-max",
     "net.core.somaxconn",
@@ -770,39 +946,240 @@ def parse_postconf_values(names, text):
 # moves. A baseline without the field was written before it existed, in this same layout.
 BASELINE_SCHEMA = 1
 
+# figure -> (key in baseline_info's result, unit, may be null). Read from exactly these keys;
+# every one must be present in a baseline whose mail part was measured.
+BASELINE_FIGURES = {
+    "messages": ("mail.received", "messages", False),
+    "reinjected": ("mail.reinjected", "messages", False),
+    "deferred_messages": ("mail.deferred_messages", "messages", False),
+    "peak_messages_per_minute": ("mail.volume.peak_messages_per_minute", "messages/minute", False),
+    "peak_concurrency": ("mail.sessions.peak_concurrency", "sessions", False),
+    "size_average": ("mail.size.average", "bytes", True),
+    "size_p95": ("mail.size.p95", "bytes", True),
+    "size_max": ("mail.size.max", "bytes", True),
+    "deliveries": ("mail.latency.delay.count", "recipients", False),
+    "delay_p95": ("mail.latency.delay.p95", "seconds", True),
+    "before_qmgr_p95": ("mail.latency.delays.before_qmgr.p95", "seconds", True),
+    "in_qmgr_p95": ("mail.latency.delays.in_qmgr.p95", "seconds", True),
+    "connection_setup_p95": ("mail.latency.delays.connection_setup.p95", "seconds", True),
+    "transmission_p95": ("mail.latency.delays.transmission.p95", "seconds", True),
+}
+# Present when the log holds smtp(8) deliveries (``by_transport`` has ``smtp`` then).
+SMTP_FIGURES = {
+    "smtp_deliveries": ("mail.latency.by_transport.smtp.delays.in_qmgr.count", "recipients", False),
+    "smtp_in_qmgr_p95": ("mail.latency.by_transport.smtp.delays.in_qmgr.p95", "seconds", True),
+}
+# Present when the queue part was measured.
+QUEUE_FIGURES = {
+    "queue_oldest_age_seconds": ("queue.oldest_age_seconds", "seconds", True),
+}
+# Derived: deferred_messages / (messages + reinjected), both counted in queue files, so the
+# share of the window's messages that were deferred at least once (0..1; null without mail).
+DERIVED_FIGURES = ("deferral_rate",)
 
-def baseline_inputs(baseline):
-    """The figures sizing uses from a baseline: either the ``baseline`` result of
-    ``sbs.postfix.baseline_info`` or a plain dict with the names below.
+# How to give a baseline, for the messages that refuse one.
+BASELINE_SHAPE = (
+    "give the baseline result of sbs.postfix.baseline_info or a file the sbs.postfix.baseline "
+    "playbook stored (<inventory dir>/baselines/<host>/<YYYYmmddTHHMMSSZ>.json)"
+)
+_MISSING = object()
+_ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 
-    Returns ``peak_messages_per_minute``, ``average_size`` (bytes), ``peak_concurrency``
-    (simultaneous SMTP sessions), each ``None`` when absent.
-    """
-    baseline = baseline or {}
 
-    def pick(*paths):
-        for path in paths:
-            node = baseline
-            for key in path.split("."):
-                node = node.get(key) if isinstance(node, dict) else None
-            if isinstance(node, (int, float)) and not isinstance(node, bool):
-                return node
+def _baseline_of(measured_at):
+    """``the baseline of 2026-11-29`` (the date part of ``measured_at``)."""
+    return f"the baseline of {str(measured_at)[:10]}" if measured_at else "the baseline"
+
+
+def _walk(node, path, where, problems):
+    """The value at dotted ``path``; ``_MISSING`` with one problem naming the first key that is
+    absent (or the first node that is not a dict)."""
+    done = []
+    for key in path.split("."):
+        if not isinstance(node, dict):
+            problems.append(f"{'.'.join([where, *done])} must be a dict, got {type(node).__name__}")
+            return _MISSING
+        if key not in node:
+            problems.append(f"{'.'.join([where, *done, key])} is missing")
+            return _MISSING
+        node = node[key]
+        done.append(key)
+    return node
+
+
+def _read_figures(baseline, table, where, problems):
+    figures = {}
+    for name, (path, _unit, nullable) in table.items():
+        value = _walk(baseline, path, where, problems)
+        figures[name] = None
+        if value is _MISSING:
+            continue
+        if value is None and nullable:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(
+                f"{where}.{path} must be a number, got {type(value).__name__} {value!r}"
+            )
+            continue
+        figures[name] = value
+    return figures
+
+
+def _parse_measured_at(value):
+    try:
+        return calendar.timegm(time.strptime(value, _ISO_UTC))
+    except (TypeError, ValueError):
         return None
 
-    return {
-        "peak_messages_per_minute": pick(
-            "peak_messages_per_minute",
-            "mail.volume.peak_messages_per_minute",
-            "mail.peak_messages_per_minute",
-        ),
-        "average_size": pick("average_size", "mail.size.average", "mail.size.avg"),
-        "peak_concurrency": pick(
-            "peak_concurrency",
-            "mail.concurrency.peak",
-            "mail.sessions.peak_concurrency",
-            "mail.peak_concurrency",
-        ),
+
+def read_baseline(value, label="baseline", min_messages=100, max_age_days=30, now=None):
+    """What sizing takes from a baseline, and whether it is meaningful: ``(summary, problems)``.
+
+    ``value``: the ``baseline`` result of ``sbs.postfix.baseline_info``, or the document the
+    ``sbs.postfix.baseline`` playbook stores (``{"host", "baseline", ["schema"]}``; the
+    registered module result has the same shape), or ``None``. ``label``: the variable name
+    for messages (``tuning_baseline``); the limits are named ``<label>_min_messages`` and
+    ``<label>_max_age_days``. ``max_age_days`` 0 means no limit. ``now``: epoch seconds.
+
+    ``summary``: ``{"used", "measured_at", "messages", "ignored_because", "figures"}``;
+    ``figures`` holds every figure of ``BASELINE_FIGURES``, ``SMTP_FIGURES``,
+    ``QUEUE_FIGURES``, ``deferral_rate`` and ``measured_at`` (``{}`` without a baseline).
+    ``ignored_because`` says why a baseline that was given is not used (too few messages, too
+    old, no mail part), ``None`` otherwise. ``problems``: one message per key that is missing
+    or wrong, or for an unknown shape or schema; any problem means the input is refused.
+    """
+    now = time.time() if now is None else now
+    summary = {
+        "used": False,
+        "measured_at": None,
+        "messages": None,
+        "ignored_because": None,
+        "figures": {},
     }
+    if value is None or value == {}:
+        return summary, []
+    if not isinstance(value, dict):
+        return summary, [f"{label} is not a baseline ({type(value).__name__}): {BASELINE_SHAPE}"]
+    where = label
+    if "measured_at" not in value and "baseline" in value:
+        # The stored document (or the registered result of baseline_info).
+        problem = _schema_problem(value, where)
+        if problem:
+            return summary, [problem]
+        where = f"{label}.baseline"
+        value = value["baseline"]
+        if not isinstance(value, dict):
+            return summary, [
+                f"{where} is not a baseline ({type(value).__name__}): {BASELINE_SHAPE}"
+            ]
+    if "measured_at" not in value:
+        keys = ", ".join(sorted(map(str, value))) or "none"
+        return summary, [
+            f"{where} is not a baseline: measured_at is missing (keys: {keys}); {BASELINE_SHAPE}"
+        ]
+    problem = _schema_problem(value, where)
+    if problem:
+        return summary, [problem]
+
+    problems = []
+    measured_at = value["measured_at"]
+    epoch = _parse_measured_at(measured_at)
+    if epoch is None:
+        problems.append(
+            f"{where}.measured_at must be an ISO 8601 UTC time such as 2026-11-28T15:00:00Z, "
+            f"got {measured_at!r}"
+        )
+    no_mail = None
+    mail = value.get("mail", _MISSING)
+    parts = value.get("parts")
+    if mail is _MISSING and isinstance(parts, list) and "mail" not in parts:
+        no_mail = f"it was measured without its mail part (parts: {', '.join(map(str, parts))})"
+    elif mail is _MISSING:
+        problems.append(f"{where}.mail is missing")
+    elif mail is None:
+        no_mail = "its mail part could not be measured (see the baseline's warnings)"
+    elif not isinstance(mail, dict):
+        problems.append(f"{where}.mail must be a dict, got {type(mail).__name__}")
+    figures = dict.fromkeys([*BASELINE_FIGURES, *SMTP_FIGURES, *QUEUE_FIGURES, *DERIVED_FIGURES])
+    if isinstance(mail, dict):
+        figures.update(_read_figures(value, BASELINE_FIGURES, where, problems))
+        by_transport = _walk(value, "mail.latency.by_transport", where, problems)
+        if isinstance(by_transport, dict) and "smtp" in by_transport:
+            figures.update(_read_figures(value, SMTP_FIGURES, where, problems))
+        elif by_transport is not _MISSING and not isinstance(by_transport, dict):
+            problems.append(
+                f"{where}.mail.latency.by_transport must be a dict, "
+                f"got {type(by_transport).__name__}"
+            )
+    queue = value.get("queue")
+    if isinstance(queue, dict):
+        figures.update(_read_figures(value, QUEUE_FIGURES, where, problems))
+    elif queue is not None:
+        problems.append(f"{where}.queue must be a dict or null, got {type(queue).__name__}")
+    if problems:
+        # One problem per missing key, however many figures sit below it.
+        return summary, list(dict.fromkeys(problems))
+
+    queued = (figures["messages"] or 0) + (figures["reinjected"] or 0)
+    if figures["deferred_messages"] is not None and queued:
+        figures["deferral_rate"] = round(figures["deferred_messages"] / queued, 4)
+    figures["measured_at"] = measured_at
+    reasons = []
+    if no_mail:
+        reasons.append(no_mail)
+    elif figures["messages"] < min_messages:
+        reasons.append(
+            f"{figures['messages']} messages received, fewer than {label}_min_messages "
+            f"({min_messages}): too few to show the traffic"
+        )
+    if max_age_days and now - epoch > max_age_days * 86400:
+        reasons.append(
+            f"measured at {measured_at}, more than {label}_max_age_days ({max_age_days}) days "
+            "before this run: the traffic may have changed"
+        )
+    summary.update(
+        used=not reasons,
+        measured_at=measured_at,
+        messages=figures["messages"],
+        ignored_because="; ".join(reasons) or None,
+        figures=figures,
+    )
+    return summary, []
+
+
+def _schema_problem(value, where):
+    schema = value.get("schema", BASELINE_SCHEMA)
+    if schema == BASELINE_SCHEMA and not isinstance(schema, bool):
+        return None
+    newer = (
+        " (written by a newer sbs.postfix: update the collection on the controller)"
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema > BASELINE_SCHEMA
+        else ""
+    )
+    return (
+        f"{where}.schema is {schema!r}: this collection reads baseline schema "
+        f"{BASELINE_SCHEMA} only{newer}"
+    )
+
+
+def baseline_report_line(summary, recommended):
+    """The sizing report's line about a given baseline: used by which values, or ignored and
+    why; ``None`` when no baseline was given."""
+    if not summary or not summary.get("measured_at"):
+        return None
+    messages = summary.get("messages")
+    what = f"{messages} messages" if messages is not None else "no mail figures"
+    head = f"baseline of {summary['measured_at']} ({what})"
+    if not summary["used"]:
+        return f"{head} ignored: {summary['ignored_because']}; sized from the hardware alone"
+    names = sorted(
+        name
+        for name, item in recommended.items()
+        if item["inputs"].get("baseline_measured_at") == summary["measured_at"]
+    )
+    if not names:
+        return f"{head} used: none of its figures moves a limit on this host"
+    return f"{head} used by {', '.join(names)}"
 
 
 def hardware_from_system(system, relayhost=None, message_size_limit=None):
@@ -850,7 +1227,13 @@ def validate_overrides(overrides, label, grantable=None, nr_open=None):
     converted to their types, and one message per problem naming ``label.name``.
     """
     clean, errors = {}, []
-    known = set(MASTER_SERVICES) | set(MAIN_PARAMETERS) | set(SYSCTLS) | {"LimitNOFILE"}
+    known = (
+        set(MASTER_SERVICES)
+        | set(MAIN_PARAMETERS)
+        | set(BASELINE_MAIN_PARAMETERS)
+        | set(SYSCTLS)
+        | {"LimitNOFILE"}
+    )
     for name in sorted(overrides or {}):
         value = overrides[name]
         where = f"{label}.{name}"
@@ -876,7 +1259,7 @@ def validate_overrides(overrides, label, grantable=None, nr_open=None):
             cap = grantable or nr_open
             why = "the most this host can grant: fs.nr_open or the container's hard limit"
             clean[name], error = _check_int(where, value, 1024, cap, why)
-        elif name in MASTER_SERVICES or name in MAIN_PARAMETERS:
+        elif name in MASTER_SERVICES or name in MAIN_PARAMETERS + BASELINE_MAIN_PARAMETERS:
             # 0 would mean "no limit" in master.cf: never what sizing is for.
             clean[name], error = _check_int(where, value, 1, None)
         else:
@@ -943,12 +1326,15 @@ def sysctl_plan(final, current, container=None, writable=None, apply_enabled=Tru
     return plan
 
 
-def report_lines(recommended, overridden, final, found):
-    """Human summary: one line per decision (with its reason) and per finding."""
-    lines = []
-    for name in sorted(recommended):
-        item = recommended[name]
-        if name in overridden:
+def report_lines(recommended, overridden, final, found, baseline_line=None):
+    """Human summary: the line about the baseline (:func:`baseline_report_line`) when one was
+    given, one line per decision (with its reason) and per finding."""
+    lines = [baseline_line] if baseline_line else []
+    for name in sorted(set(recommended) | set(overridden)):
+        item = recommended.get(name)
+        if item is None:
+            lines.append(f"{name} = {final[name]} (tuning_overrides)")
+        elif name in overridden:
             lines.append(
                 f"{name} = {final[name]} (tuning_overrides; recommended "
                 f"{item['value']}: {item['reason']})"
@@ -965,12 +1351,14 @@ def contribution(recommended, overridden, final):
     reasons = {}
 
     def why(name):
-        if name in overridden:
+        if name in overridden and name in recommended:
             return f"tuning_overrides (recommended {recommended[name]['value']})"
+        if name in overridden:
+            return "tuning_overrides"
         return recommended[name]["reason"]
 
     main = {}
-    for name in MAIN_PARAMETERS:
+    for name in MAIN_PARAMETERS + [n for n in BASELINE_MAIN_PARAMETERS if n in final]:
         main[name] = final[name]
         reasons[name] = why(name)
     master = {}

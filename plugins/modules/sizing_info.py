@@ -22,6 +22,11 @@ description:
     C(docs/sizing.md) of the collection.
   - Optionally validates administrator overrides (type, range, what the host can grant) and
     returns the final values; a bad override fails the module naming the variable.
+  - Optionally reads a baseline measured by M(sbs.postfix.baseline_info) (its result or the file
+    the C(sbs.postfix.baseline) playbook stored) from a fixed set of keys (schema version 1, see
+    C(docs/sizing.md)). A baseline of another shape or schema fails the module naming what is
+    missing or wrong; one with too few messages or too old is reported in RV(sizing.baseline),
+    the report and a warning, and ignored.
   - Read-only; never changes the host.
 author:
   - sbs.postfix maintainers (@sbs-postfix)
@@ -37,11 +42,36 @@ options:
     default: medium
   baseline:
     description:
-      - The C(baseline) result of M(sbs.postfix.baseline_info), or a dict with any of
-        C(peak_messages_per_minute) (messages per minute), C(average_size) (bytes) and
-        C(peak_concurrency) (simultaneous SMTP sessions). Raises limits to what was observed,
-        within what the host can hold.
+      - A measured baseline - the C(baseline) result of M(sbs.postfix.baseline_info), or the
+        document the C(sbs.postfix.baseline) playbook stores, C({"host", "baseline"}) (read it
+        with the C(ansible.builtin.file) lookup and the C(from_json) filter). Raises limits to
+        what was observed, within what the host can hold; RV(sizing.baseline) lists every
+        figure read.
+      - Read from exactly the keys of baseline_info's schema 1 (C(baseline.schema); a baseline
+        without it predates the field and is read as 1). Another schema, a missing or
+        non-numeric figure, or any other shape fails the module naming the key, like a bad
+        override (the message is in C(errors)).
+      - A plain dict of figures (C(peak_concurrency), ...) is not a baseline and is refused.
     type: dict
+  baseline_min_messages:
+    description:
+      - A baseline with fewer received messages than this (C(mail.received)) shows too little
+        traffic to size from; it is reported and ignored (sized from the hardware alone).
+    type: int
+    default: 100
+  baseline_max_age_days:
+    description:
+      - A baseline measured more than this many days before the run is reported and ignored.
+        V(0) means no limit.
+    type: int
+    default: 30
+  baseline_variable:
+    description:
+      - The variable name used in messages about O(baseline) (the tuning role passes
+        C(tuning_baseline)); the limits are named C(<name>_min_messages) and
+        C(<name>_max_age_days) in them.
+    type: str
+    default: baseline
   queue_directory:
     description:
       - The directory whose file system and disk are examined.
@@ -121,6 +151,16 @@ EXAMPLES = r"""
       LimitNOFILE: 65536
     overrides_variable: tuning_overrides
   register: sizing
+
+- name: Size from the baseline the sbs.postfix.baseline playbook stored, if it is recent
+  sbs.postfix.sizing_info:
+    baseline: "{{ lookup('ansible.builtin.file', inventory_dir ~ '/baselines/mx1/20261129T100000Z.json') | from_json }}"
+    baseline_max_age_days: 14
+  register: sizing
+
+- name: Say whether the baseline was used
+  ansible.builtin.debug:
+    msg: "{{ sizing.sizing.baseline.ignored_because or 'baseline used' }}"
 """
 
 RETURN = r"""
@@ -191,6 +231,7 @@ sizing:
         Current values of what is sized: main.cf parameters (strings as postconf prints them,
         null when Postfix is not installed), C(<name>_maxproc) from master.cf (int; null for
         C(-), meaning default_process_limit), C(LimitNOFILE) of the unit (file descriptors),
+        C(smtp_destination_rate_delay) (as Postfix resolves it; the in-queue rule needs 0),
         and sysctls as the kernel prints them (null when not readable).
       type: dict
       sample: {"default_process_limit": "100", "smtpd_maxproc": null, "net.core.somaxconn": "4096"}
@@ -199,7 +240,8 @@ sizing:
         One entry per sized value, each C({value, reason, inputs}): main.cf names
         (default_process_limit, default_destination_concurrency_limit,
         smtpd_client_connection_count_limit, qmgr_message_active_limit, in_flow_delay,
-        queue_minfree),
+        queue_minfree; smtp_destination_concurrency_limit only when a baseline shows smtp
+        deliveries waiting for a relayhost, see docs/sizing.md),
         master.cf maxproc (smtpd_maxproc for smtp/inet, smtp_maxproc for smtp/unix and
         relay/unix, lmtp_maxproc for lmtp/unix), LimitNOFILE (file descriptors) and sysctl keys
         as written in sysctl.d. Counts are processes, connections or messages; in_flow_delay is
@@ -244,10 +286,51 @@ sizing:
       sample: {"main": {"default_process_limit": 250}, "master": {"smtp/inet": {"maxproc": 250}},
                "reasons": {"smtp/inet maxproc": "125 sessions per CPU ..."}}
     report:
-      description: One line per decision with its reason, then one per finding, for people.
+      description: >-
+        For people: the line about O(baseline) when one was given (used by which values, or
+        ignored and why), one line per decision with its reason, then one per finding.
       type: list
       elements: str
       sample: ["smtpd_maxproc = 250 (125 sessions per CPU ... x 2 CPUs)"]
+    baseline:
+      description: >-
+        What was taken from O(baseline). C(used) (bool: the figures moved the sizing),
+        C(measured_at) (ISO 8601 UTC), C(messages) (C(mail.received), in messages),
+        C(ignored_because) (why a baseline that was given is not used - too few messages, too
+        old, no mail part - or null), C(figures) (every figure of the schema, whether used or
+        not; C({}) without a baseline). Without O(baseline) C(used) is false and
+        C(ignored_because) null.
+      type: dict
+      contains:
+        used:
+          description: Whether the sizing used the baseline.
+          type: bool
+        measured_at:
+          description: When the baseline was measured (ISO 8601, UTC); null without a baseline.
+          type: str
+          sample: "2026-11-29T10:00:00Z"
+        messages:
+          description: Messages received in the baseline's window, in messages.
+          type: int
+          sample: 4200
+        ignored_because:
+          description: Why the baseline is not used; null when it is used or none was given.
+          type: str
+          sample: "42 messages received, fewer than tuning_baseline_min_messages (100): too few to show the traffic"
+        figures:
+          description: >-
+            The figures, each from one key of baseline_info's result (docs/sizing.md):
+            C(measured_at); C(messages), C(reinjected), C(deferred_messages) (messages);
+            C(deferral_rate) (deferred_messages / (messages + reinjected), a fraction 0-1);
+            C(peak_messages_per_minute) (messages per minute); C(peak_concurrency) (SMTP
+            sessions); C(size_average), C(size_p95), C(size_max) (bytes); C(deliveries)
+            (recipients); C(delay_p95), C(before_qmgr_p95), C(in_qmgr_p95),
+            C(connection_setup_p95), C(transmission_p95) (seconds); C(smtp_deliveries)
+            (recipients) and C(smtp_in_qmgr_p95) (seconds) of smtp(8) deliveries;
+            C(queue_oldest_age_seconds) (seconds). null where the baseline has no value.
+          type: dict
+          sample: {"measured_at": "2026-11-29T10:00:00Z", "messages": 4200, "peak_messages_per_minute": 240,
+                   "peak_concurrency": 12, "smtp_in_qmgr_p95": 3.2, "smtp_deliveries": 5100, "deferral_rate": 0.004}
     master_services:
       description: Which master.cf services each C(*_maxproc) name applies to.
       type: dict
@@ -255,6 +338,7 @@ sizing:
 """
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -271,13 +355,36 @@ def _existing(path):
     return path
 
 
+# The smtp transport's rate delay and the default it names unless main.cf sets it.
+RATE_DELAYS = ["smtp_destination_rate_delay", "default_destination_rate_delay"]
+
+
+def rate_delay(values):
+    """``smtp_destination_rate_delay`` as Postfix resolves it (``postconf -h`` prints the
+    stock ``$default_destination_rate_delay`` unexpanded); ``None`` when Postfix is absent."""
+    value = values.get("smtp_destination_rate_delay")
+    if value is not None and value.strip() in (
+        "$default_destination_rate_delay",
+        "${default_destination_rate_delay}",
+    ):
+        value = values.get("default_destination_rate_delay")
+    return value
+
+
 def read_postfix(run):
     """Current main.cf values and master.cf maxproc, or ``None``s when Postfix is absent."""
-    names = [*_sizing.MAIN_PARAMETERS, "relayhost", "queue_directory", "message_size_limit"]
+    names = [
+        *_sizing.MAIN_PARAMETERS,
+        "relayhost",
+        "queue_directory",
+        "message_size_limit",
+        *RATE_DELAYS,
+    ]
     values = dict.fromkeys(names)
     rc, out, _err = run(["postconf", "-h", *names])
     if rc == 0:
         values = _sizing.parse_postconf_values(names, out)
+    values["smtp_destination_rate_delay"] = rate_delay(values)
     maxproc = {}
     services = sorted({s for group in _sizing.MASTER_SERVICES.values() for s in group})
     rc, out, _err = run(["postconf", "-M", *services])
@@ -286,6 +393,25 @@ def read_postfix(run):
     for name, group in _sizing.MASTER_SERVICES.items():
         values[name] = maxproc.get(group[0])
     return values
+
+
+def read_baseline(params):
+    """``(summary, problems)`` for the ``baseline`` option (``_sizing.read_baseline``), with a
+    problem for a negative limit."""
+    label = params["baseline_variable"]
+    problems = [
+        f"{label}_{name} = {params['baseline_' + name]} is below the minimum 0{zero}"
+        for name, zero in (("min_messages", ""), ("max_age_days", " (0 means no limit)"))
+        if params["baseline_" + name] < 0
+    ]
+    summary, found = _sizing.read_baseline(
+        params["baseline"],
+        label,
+        min_messages=max(0, params["baseline_min_messages"]),
+        max_age_days=max(0, params["baseline_max_age_days"]),
+        now=time.time(),
+    )
+    return summary, problems + found
 
 
 def main():
@@ -303,6 +429,9 @@ def main():
             "unit": {"type": "str", "default": "postfix@-.service"},
             "overrides": {"type": "dict", "default": {}},
             "overrides_variable": {"type": "str", "default": "overrides"},
+            "baseline_min_messages": {"type": "int", "default": 100},
+            "baseline_max_age_days": {"type": "int", "default": 30},
+            "baseline_variable": {"type": "str", "default": "baseline"},
             "sysctl_apply": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
@@ -335,9 +464,17 @@ def main():
         grantable=nofile["grantable"],
         nr_open=nofile["kernel_nr_open"],
     )
-    if errors:
+    baseline, baseline_errors = read_baseline(module.params)
+    if errors or baseline_errors:
+        # The tuning role records this message with its other problems (validate.yml).
+        kinds = " and ".join(
+            kind
+            for kind, listed in (("overrides", errors), ("baseline", baseline_errors))
+            if listed
+        )
+        errors = errors + baseline_errors
         module.fail_json(
-            msg="Invalid overrides, nothing was changed: " + "; ".join(errors),
+            msg=f"Invalid {kinds}, nothing was changed: " + "; ".join(errors),
             errors=errors,
         )
 
@@ -345,14 +482,27 @@ def main():
         name: postfix.get(name) for name in _sizing.MAIN_PARAMETERS + list(_sizing.MASTER_SERVICES)
     }
     current["LimitNOFILE"] = (nofile["systemd"] or {}).get("hard")
+    current["smtp_destination_rate_delay"] = postfix.get("smtp_destination_rate_delay")
     current.update(system["sysctl"])
 
-    inputs = _sizing.baseline_inputs(module.params["baseline"])
-    recommended = _sizing.recommend(hardware, module.params["profile"], inputs, current)
+    profile = module.params["profile"]
+    figures = baseline["figures"] if baseline["used"] else None
+    recommended = _sizing.recommend(hardware, profile, figures, current)
     container = system["container"]["type"] if system["container"]["container"] else None
     fs = system["filesystem"] or {}
     final = _sizing.final_values(recommended, overrides)
-    found = _sizing.findings(hardware, fs, container, inputs["peak_messages_per_minute"])
+    figures = figures or {}
+    found = _sizing.findings(
+        hardware,
+        fs,
+        container,
+        figures.get("peak_messages_per_minute"),
+        figures.get("measured_at"),
+    )
+    found += _sizing.baseline_findings(figures, hardware, profile, recommended, current)
+    baseline_line = _sizing.baseline_report_line(baseline, recommended)
+    if baseline["ignored_because"]:
+        module.warn(baseline_line)
     writable = {}
     for key in _sizing.SYSCTLS:
         path = "/proc/sys/" + key.replace(".", "/")
@@ -362,7 +512,7 @@ def main():
     module.exit_json(
         changed=False,
         sizing={
-            "profile": module.params["profile"],
+            "profile": profile,
             "hardware": {
                 "cpus": hardware["cpus"],
                 "cpu_model": system["cpu"]["model"],
@@ -384,8 +534,8 @@ def main():
                     "grantable": nofile["grantable"],
                 },
                 "load": system["load"],
-                "baseline": inputs,
             },
+            "baseline": baseline,
             "current": current,
             "recommended": recommended,
             "findings": found,
@@ -395,7 +545,7 @@ def main():
                 final, current, container, writable, module.params["sysctl_apply"]
             ),
             "contribution": _sizing.contribution(recommended, overridden, final),
-            "report": _sizing.report_lines(recommended, overridden, final, found),
+            "report": _sizing.report_lines(recommended, overridden, final, found, baseline_line),
             "master_services": _sizing.MASTER_SERVICES,
         },
     )

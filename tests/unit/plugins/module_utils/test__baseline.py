@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.sbs.postfix.plugins.module_utils import _baseline
+from ansible_collections.sbs.postfix.plugins.module_utils import _baseline, _sizing
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "..", "..", "fixtures")
@@ -118,6 +118,30 @@ def test_all_four_parts_from_a_real_log(host):
     assert system["container"]["type"] == "podman"
     # the fake root has no /sys/dev/block for the tmp file system: that gap is reported
     assert all(w.startswith("system:") for w in warnings), warnings
+
+
+def test_sizing_reads_every_figure_of_a_real_baseline(host):
+    # The keys sizing reads are the keys baseline_info writes: no figure is missing or renamed.
+    baseline, _warnings = _collect(
+        host, FakeRun(host["spool"]), log_paths=[os.path.join(MAILLOG, "deb12-postfix-3.7.log")]
+    )
+    assert baseline["schema"] == _sizing.BASELINE_SCHEMA == 1
+    summary, problems = _sizing.read_baseline(baseline, "tuning_baseline", now=NOW)
+    assert problems == []
+    assert summary["used"] is True
+    figures = summary["figures"]
+    mail = baseline["mail"]
+    assert figures["messages"] == summary["messages"] == mail["received"] == 142
+    assert figures["peak_concurrency"] == mail["sessions"]["peak_concurrency"]
+    assert figures["peak_messages_per_minute"] == mail["volume"]["peak_messages_per_minute"]
+    assert figures["in_qmgr_p95"] == mail["latency"]["delays"]["in_qmgr"]["p95"]
+    smtp = mail["latency"]["by_transport"]["smtp"]["delays"]["in_qmgr"]
+    assert (figures["smtp_deliveries"], figures["smtp_in_qmgr_p95"]) == (
+        smtp["count"],
+        smtp["p95"],
+    )
+    assert figures["queue_oldest_age_seconds"] == baseline["queue"]["oldest_age_seconds"]
+    assert None not in (figures["size_average"], figures["delay_p95"], figures["deferral_rate"])
 
 
 def test_window_default_24h_skips_files_written_before_it(host, tmp_path):

@@ -6,6 +6,10 @@ every recommendation must keep (bounded by the host, never below stock where sto
 
 from __future__ import annotations
 
+import calendar
+import json
+import pathlib
+
 import pytest
 
 from ansible_collections.sbs.postfix.plugins.module_utils import _sizing as sz
@@ -471,23 +475,6 @@ def test_validate_overrides(overrides, clean, errors):
         assert got.startswith(want)
 
 
-def test_baseline_inputs_accepts_both_shapes():
-    assert sz.baseline_inputs(None) == {
-        "peak_messages_per_minute": None,
-        "average_size": None,
-        "peak_concurrency": None,
-    }
-    full = {
-        "mail": {
-            "volume": {"peak_messages_per_minute": 420},
-            "size": {"average": 35000},
-        }
-    }
-    assert sz.baseline_inputs(full)["peak_messages_per_minute"] == 420
-    assert sz.baseline_inputs(full)["average_size"] == 35000
-    assert sz.baseline_inputs({"peak_concurrency": True})["peak_concurrency"] is None
-
-
 def test_hardware_from_system():
     system = {
         "cpu": {"count": 2},
@@ -570,3 +557,592 @@ def test_a_queue_file_system_too_small_for_the_message_size_is_a_finding():
     assert any("has 200 MiB" in m and "message_size_limit (50 MiB)" in m for m in messages)
     large = dict(small, size=300 * MIB)
     assert not any("has 300 MiB" in f["message"] for f in sz.findings(hardware, large))
+
+
+# -- what sizing takes from a baseline (docs/sizing.md) ------------------------------------------
+
+# What the sbs.postfix.baseline playbook stored on the test bed (demo run, before the schema
+# field existed): {"host", "baseline"}, 200 messages, measured 2026-11-30T04:27:17Z.
+STORED = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "sizing"
+MEASURED_AT = "2026-11-30T04:27:17Z"
+MEASURED = calendar.timegm((2026, 11, 30, 4, 27, 17, 0, 0, 0))
+DAY = 86400
+LABEL = "tuning_baseline"
+
+
+def stored(**changes):
+    """The stored document; ``changes`` set dotted paths inside its ``baseline``."""
+    doc = json.loads((STORED / "stored-before-schema.json").read_text())
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node = doc["baseline"]
+        for key in parents:
+            node = node[key]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return doc
+
+
+DELETE = object()
+
+
+def read(value, **kwargs):
+    kwargs.setdefault("now", MEASURED + 3600)
+    return sz.read_baseline(value, LABEL, **kwargs)
+
+
+def test_no_baseline_is_neither_used_nor_ignored():
+    for value in (None, {}):
+        assert read(value) == (
+            {
+                "used": False,
+                "measured_at": None,
+                "messages": None,
+                "ignored_because": None,
+                "figures": {},
+            },
+            [],
+        )
+    assert sz.baseline_report_line(read(None)[0], {}) is None
+
+
+def test_the_stored_document_is_read_from_its_baseline_key():
+    summary, problems = read(stored())
+    assert problems == []
+    assert summary["used"] is True
+    assert summary["measured_at"] == MEASURED_AT
+    assert summary["messages"] == 200
+    assert summary["ignored_because"] is None
+    assert summary["figures"] == {
+        "measured_at": MEASURED_AT,
+        "messages": 200,
+        "reinjected": 0,
+        "deferred_messages": 0,
+        "deferral_rate": 0.0,
+        "peak_messages_per_minute": 200,
+        "peak_concurrency": 5,
+        "size_average": 422,
+        "size_p95": 422,
+        "size_max": 422,
+        "deliveries": 200,
+        "delay_p95": 0.1,
+        "before_qmgr_p95": 0.09,
+        "in_qmgr_p95": 0.0,
+        "connection_setup_p95": 0.0,
+        "transmission_p95": 0.0,
+        "smtp_deliveries": 200,
+        "smtp_in_qmgr_p95": 0.0,
+        "queue_oldest_age_seconds": None,
+    }
+
+
+def test_every_shape_of_the_same_baseline_gives_the_same_figures():
+    doc = stored()
+    want = read(doc)
+    assert read(doc["baseline"]) == want  # the bare baseline_info result
+    assert read({"changed": False, "baseline": doc["baseline"]}) == want  # the registered result
+    assert read(dict(doc, schema=1)) == want
+    assert read({**doc, "baseline": {**doc["baseline"], "schema": 1}}) == want
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            {"peak_concurrency": 300, "peak_messages_per_minute": 600},
+            "tuning_baseline is not a baseline: measured_at is missing (keys: "
+            "peak_concurrency, peak_messages_per_minute); give the baseline result of "
+            "sbs.postfix.baseline_info or a file the sbs.postfix.baseline playbook stored "
+            "(<inventory dir>/baselines/<host>/<YYYYmmddTHHMMSSZ>.json)",
+        ),
+        (
+            ["mx1.json"],
+            "tuning_baseline is not a baseline (list): give the baseline result of "
+            "sbs.postfix.baseline_info or a file the sbs.postfix.baseline playbook stored "
+            "(<inventory dir>/baselines/<host>/<YYYYmmddTHHMMSSZ>.json)",
+        ),
+        (
+            {"host": "mx1", "baseline": "mx1.json"},
+            "tuning_baseline.baseline is not a baseline (str): give the baseline result of ",
+        ),
+        (
+            {"host": "mx1", "baseline": {"mail": {}}},
+            "tuning_baseline.baseline is not a baseline: measured_at is missing (keys: mail); ",
+        ),
+        (
+            {"host": "mx1", "schema": 2, "baseline": {"measured_at": MEASURED_AT}},
+            "tuning_baseline.schema is 2: this collection reads baseline schema 1 only (written "
+            "by a newer sbs.postfix: update the collection on the controller)",
+        ),
+    ],
+)
+def test_an_unknown_shape_is_refused_naming_what_is_wrong(value, problem):
+    summary, problems = read(value)
+    assert summary["used"] is False
+    assert len(problems) == 1
+    assert problems[0].startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        (
+            2,
+            "tuning_baseline.baseline.schema is 2: this collection reads baseline schema 1 only "
+            "(written by a newer sbs.postfix: update the collection on the controller)",
+        ),
+        (0, "tuning_baseline.baseline.schema is 0: this collection reads baseline schema 1 only"),
+        (
+            "1",
+            "tuning_baseline.baseline.schema is '1': this collection reads baseline schema 1 only",
+        ),
+        (
+            True,
+            "tuning_baseline.baseline.schema is True: this collection reads baseline schema 1 only",
+        ),
+    ],
+)
+def test_another_schema_version_is_refused(schema, problem):
+    assert read(stored(schema=schema)) == (read(None)[0], [problem])
+
+
+@pytest.mark.parametrize(
+    ("changes", "problems"),
+    [
+        (
+            {"mail__sessions__peak_concurrency": DELETE},
+            ["tuning_baseline.baseline.mail.sessions.peak_concurrency is missing"],
+        ),
+        # One problem for a missing part, however many figures sit below it.
+        (
+            {"mail__latency": DELETE},
+            ["tuning_baseline.baseline.mail.latency is missing"],
+        ),
+        (
+            {"mail__volume__peak_messages_per_minute": "240", "mail__received": None},
+            [
+                "tuning_baseline.baseline.mail.received must be a number, got NoneType None",
+                "tuning_baseline.baseline.mail.volume.peak_messages_per_minute must be a "
+                "number, got str '240'",
+            ],
+        ),
+        (
+            {"mail__size": [422]},
+            [
+                "tuning_baseline.baseline.mail.size must be a dict, got list",
+            ],
+        ),
+        (
+            {"mail__latency__by_transport__smtp__delays__in_qmgr": {"p95": 3.2}},
+            [
+                "tuning_baseline.baseline.mail.latency.by_transport.smtp.delays.in_qmgr.count "
+                "is missing"
+            ],
+        ),
+        (
+            {"measured_at": "30.11.2026 04:27"},
+            [
+                "tuning_baseline.baseline.measured_at must be an ISO 8601 UTC time such as "
+                "2026-11-28T15:00:00Z, got '30.11.2026 04:27'"
+            ],
+        ),
+        ({"mail": DELETE}, ["tuning_baseline.baseline.mail is missing"]),
+        ({"queue": 3}, ["tuning_baseline.baseline.queue must be a dict or null, got int"]),
+        (
+            {"queue__oldest_age_seconds": DELETE},
+            ["tuning_baseline.baseline.queue.oldest_age_seconds is missing"],
+        ),
+    ],
+)
+def test_a_missing_or_wrong_figure_is_refused_naming_its_key(changes, problems):
+    summary, got = read(stored(**changes))
+    assert got == problems
+    assert summary["used"] is False
+
+
+def test_figures_that_may_be_null_are_null_not_missing():
+    # A window without deliveries: baseline_info reports null percentiles, which is no problem.
+    summary, problems = read(
+        stored(
+            mail__latency__delay__p95=None,
+            mail__size__average=None,
+            mail__latency__by_transport={},
+            queue=None,
+        )
+    )
+    assert problems == []
+    figures = summary["figures"]
+    assert figures["delay_p95"] is None
+    assert figures["size_average"] is None
+    assert figures["smtp_deliveries"] is None
+    assert figures["smtp_in_qmgr_p95"] is None
+    assert figures["queue_oldest_age_seconds"] is None
+    assert summary["used"] is True
+
+
+@pytest.mark.parametrize(
+    ("received", "minimum", "used"),
+    [(100, 100, True), (99, 100, False), (101, 100, True), (0, 0, True), (200, 201, False)],
+)
+def test_min_messages_boundary(received, minimum, used):
+    summary, problems = read(stored(mail__received=received), min_messages=minimum)
+    assert problems == []
+    assert summary["used"] is used
+    assert summary["messages"] == received
+    if used:
+        assert summary["ignored_because"] is None
+    else:
+        assert summary["ignored_because"] == (
+            f"{received} messages received, fewer than tuning_baseline_min_messages "
+            f"({minimum}): too few to show the traffic"
+        )
+
+
+@pytest.mark.parametrize(
+    ("age", "max_days", "used"),
+    [
+        (30 * DAY, 30, True),  # exactly at the limit
+        (30 * DAY + 1, 30, False),  # one second over
+        (30 * DAY - 1, 30, True),
+        (3650 * DAY, 0, True),  # 0: no limit
+        (-DAY, 30, True),  # measured "tomorrow" (clock skew) is not old
+        (DAY + 1, 1, False),
+    ],
+)
+def test_max_age_boundary(age, max_days, used):
+    summary, problems = read(stored(), max_age_days=max_days, now=MEASURED + age)
+    assert problems == []
+    assert summary["used"] is used
+    if not used:
+        assert summary["ignored_because"] == (
+            f"measured at {MEASURED_AT}, more than tuning_baseline_max_age_days ({max_days}) "
+            "days before this run: the traffic may have changed"
+        )
+
+
+def test_too_small_and_too_old_gives_both_reasons_in_the_report():
+    summary, _problems = read(stored(mail__received=42), now=MEASURED + 31 * DAY)
+    assert summary["ignored_because"].startswith("42 messages received, fewer than ")
+    assert (
+        "; measured at 2026-11-30T04:27:17Z, more than tuning_baseline_max_age_days (30)"
+        in (summary["ignored_because"])
+    )
+    line = sz.baseline_report_line(summary, {})
+    assert line.startswith("baseline of 2026-11-30T04:27:17Z (42 messages) ignored: 42 messages")
+    assert line.endswith("; sized from the hardware alone")
+    # Reported, never silently: the figures are still there for the admin to see.
+    assert summary["figures"]["messages"] == 42
+
+
+@pytest.mark.parametrize(
+    ("changes", "because"),
+    [
+        ({"mail": None}, "its mail part could not be measured (see the baseline's warnings)"),
+        (
+            {"mail": DELETE, "parts": ["queue", "system"]},
+            "it was measured without its mail part (parts: queue, system)",
+        ),
+    ],
+)
+def test_a_baseline_without_mail_figures_is_ignored(changes, because):
+    summary, problems = read(stored(**changes), min_messages=0)
+    assert problems == []
+    assert (summary["used"], summary["messages"], summary["ignored_because"]) == (
+        False,
+        None,
+        because,
+    )
+    assert sz.baseline_report_line(summary, {}).startswith(
+        f"baseline of {MEASURED_AT} (no mail figures) ignored: {because}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("deferred", "received", "reinjected", "rate"),
+    [(5, 90, 10, 0.05), (0, 200, 0, 0.0), (3, 0, 0, None), (1, 3, 0, 0.3333)],
+)
+def test_deferral_rate_is_deferred_messages_over_queued_messages(
+    deferred, received, reinjected, rate
+):
+    summary, _problems = read(
+        stored(
+            mail__deferred_messages=deferred,
+            mail__received=received,
+            mail__reinjected=reinjected,
+        ),
+        min_messages=0,
+    )
+    assert summary["figures"]["deferral_rate"] == rate
+
+
+# Figures of a usable baseline, as read_baseline returns them (only what the formulas read).
+def figures(**values):
+    base = {
+        "measured_at": "2026-11-29T10:00:00Z",
+        "peak_messages_per_minute": 240,
+        "peak_concurrency": 12,
+        "deferral_rate": 0.004,
+        "smtp_deliveries": 5100,
+        "smtp_in_qmgr_p95": 3.2,
+    }
+    base.update(values)
+    return base
+
+
+def test_smtpd_maxproc_says_when_the_baseline_decides():
+    rec = sz.size_smtpd_maxproc(2, 24 * GIB, False, "medium", 300, "2026-11-29T10:00:00Z")
+    assert rec["value"] == 600
+    assert (
+        rec["reason"] == "twice the peak of 300 concurrent sessions in the baseline of 2026-11-29"
+    )
+    assert rec["inputs"]["baseline_measured_at"] == "2026-11-29T10:00:00Z"
+    assert rec["inputs"]["by_baseline"] == 600
+
+
+def test_smtpd_maxproc_says_what_the_baseline_asked_when_something_else_decides():
+    cpu = sz.size_smtpd_maxproc(2, 24 * GIB, False, "medium", 12, "2026-11-29T10:00:00Z")
+    assert cpu["value"] == 250
+    assert cpu["reason"] == (
+        "125 sessions per CPU (sessions mostly wait on the network) x 2 CPUs; twice the peak of "
+        "12 concurrent sessions in the baseline of 2026-11-29 would be 24"
+    )
+    memory = sz.size_smtpd_maxproc(2, 4 * GIB, False, "medium", 300, "2026-11-29T10:00:00Z")
+    assert memory["value"] == 122
+    assert memory["reason"].startswith("memory-bound: ")
+    assert memory["reason"].endswith(
+        "; twice the peak of 300 concurrent sessions in the baseline of 2026-11-29 would be 600"
+    )
+    # The boundary: twice the peak equal to the per-CPU figure is the baseline's decision.
+    tie = sz.size_smtpd_maxproc(2, 24 * GIB, False, "medium", 125, "2026-11-29T10:00:00Z")
+    assert tie["value"] == 250
+    assert tie["reason"].startswith("twice the peak of 125 concurrent sessions")
+    # No sessions seen: the figure moves nothing and is not named.
+    none = sz.size_smtpd_maxproc(2, 24 * GIB, False, "medium", 0, "2026-11-29T10:00:00Z")
+    assert "baseline" not in none["reason"]
+    assert "baseline_measured_at" not in none["inputs"]
+
+
+@pytest.mark.parametrize(
+    ("peak", "rate", "value", "reason"),
+    [
+        (
+            240,
+            4,
+            "32768 60999",
+            "peak 240 msg/min in the baseline of 2026-11-29 = 4 connections/s: 28232 ports "
+            "cover 4 connections/s held 60 s in TIME_WAIT",
+        ),
+        # ceil(peak / 60): exactly 60 per minute is one connection per second, 61 is two.
+        (60, 1, "32768 60999", None),
+        (61, 2, "32768 60999", None),
+        (
+            30000,
+            500,
+            "16000 60999",
+            "peak 30000 msg/min in the baseline of 2026-11-29 = 500 connections/s: 500 "
+            "connections/s x 60 s TIME_WAIT x 1.5 needs 45000 ports",
+        ),
+    ],
+)
+def test_port_range_from_the_baseline_peak(peak, rate, value, reason):
+    rec = sz.size_port_range("medium", "32768 60999", peak, "2026-11-29T10:00:00Z")
+    assert rec["value"] == value
+    assert rec["inputs"]["connections_per_second"] == rate
+    assert rec["inputs"]["baseline_measured_at"] == "2026-11-29T10:00:00Z"
+    assert rec["reason"].startswith(f"peak {peak} msg/min in the baseline of 2026-11-29 = ")
+    if reason:
+        assert rec["reason"] == reason
+
+
+def test_rotational_finding_names_the_baseline():
+    found = sz.findings(machine(1, 1, rotational=True), {}, None, 6000, "2026-11-29T10:00:00Z")
+    assert "The peak of 6000 messages/minute in the baseline of 2026-11-29 is near that limit." in (
+        _messages(found)
+    )
+
+
+RELAY = "[relay.example.net]:587"
+
+
+def relay_rule(default=20, smtp=100, profile="medium", relayhost=RELAY, rate_delay="0s", **f):
+    return sz.size_smtp_destination_concurrency(
+        default, smtp, profile, relayhost, figures(**f), rate_delay
+    )
+
+
+def test_in_queue_wait_raises_the_relay_concurrency():
+    rec, finding = relay_rule()
+    assert finding is None
+    assert rec["value"] == 40
+    assert rec["reason"] == (
+        "one smtp delivery in twenty waited 3.2 s or longer for a slot in the baseline of "
+        "2026-11-29 and all go to relayhost [relay.example.net]:587: twice 20, within "
+        "smtp_maxproc 100 and profile medium's 50 (smtp_destination_rate_delay stays 0)"
+    )
+    assert rec["inputs"] == {
+        "default_concurrency": 20,
+        "smtp_maxproc": 100,
+        "profile": "medium",
+        "relayhost": RELAY,
+        "relayhost_concurrency": 50,
+        "smtp_in_qmgr_p95": 3.2,
+        "smtp_deliveries": 5100,
+        "deferral_rate": 0.004,
+        "rate_delay": "0s",
+        "baseline_measured_at": "2026-11-29T10:00:00Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "raised"),
+    [
+        ({"smtp_in_qmgr_p95": 1.0}, False),  # exactly at the threshold: no wait
+        ({"smtp_in_qmgr_p95": 1.1}, True),  # just over
+        ({"smtp_deliveries": 99}, False),  # too few deliveries to trust the p95
+        ({"smtp_deliveries": 100}, True),  # exactly enough
+        ({"smtp_in_qmgr_p95": None, "smtp_deliveries": None}, False),  # no smtp deliveries
+        ({"deferral_rate": 0.05}, True),  # exactly at the deferral ceiling
+        ({"deferral_rate": 0.0501}, False),  # just over: the relay pushes back
+        ({"deferral_rate": None}, True),
+    ],
+)
+def test_in_queue_wait_boundaries(values, raised):
+    rec, _finding = relay_rule(**values)
+    assert (rec is not None) is raised
+
+
+def test_in_queue_wait_below_the_threshold_says_nothing():
+    assert relay_rule(smtp_in_qmgr_p95=0.9) == (None, None)
+    assert relay_rule(relayhost=None, smtp_in_qmgr_p95=0.9) == (None, None)
+
+
+def test_in_queue_wait_towards_the_internet_keeps_the_polite_defaults():
+    rec, finding = relay_rule(relayhost=None)
+    assert rec is None
+    assert finding == {
+        "severity": "info",
+        "message": "In the baseline of 2026-11-29 one smtp delivery in twenty waited 3.2 s or "
+        "longer in the queue manager for a delivery slot (p95 of delays=b over 5100 deliveries, "
+        "above 1 s), but mail goes straight to the Internet: Postfix's polite per-destination "
+        "limits stay (default_destination_concurrency_limit 20), since more parallel "
+        "connections would press receiving sites that never asked for them. 'qshape deferred' "
+        "shows which destinations are slow.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("rate_delay", "raised"),
+    [("0s", True), ("0", True), (None, True), ("1s", False), ("2m", False), ("$other", False)],
+)
+def test_a_rate_delay_serialises_the_relay(rate_delay, raised):
+    rec, finding = relay_rule(rate_delay=rate_delay)
+    assert (rec is not None) is raised
+    if not raised:
+        assert (
+            f"but smtp_destination_rate_delay is {rate_delay}: Postfix then delivers"
+            in (finding["message"])
+        )
+
+
+def test_a_relay_that_defers_is_not_pushed_harder():
+    _rec, finding = relay_rule(deferral_rate=0.12)
+    assert (
+        "but 12.0% of the messages were deferred (more than 5%): relayhost " in (finding["message"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("default", "smtp", "profile", "value"),
+    [
+        (20, 100, "medium", 40),  # 2 CPUs: twice the per-CPU figure
+        (20, 25, "medium", 25),  # 1 CPU, 1 GiB: smtp_maxproc (CPUs and memory) bounds it
+        (40, 200, "medium", 50),  # 4 CPUs: the profile's relayhost concurrency bounds it
+        (50, 400, "medium", None),  # 8 CPUs: already at the profile's bound
+        (20, 50, "small", None),  # small never exceeds Postfix's 20
+        (20, 150, "burst", 40),
+        (100, 1000, "burst", None),
+    ],
+)
+def test_in_queue_raise_stays_within_the_hardware_and_profile(default, smtp, profile, value):
+    rec, finding = relay_rule(default=default, smtp=smtp, profile=profile)
+    if value is None:
+        assert rec is None
+        assert (
+            f"but its {default} parallel deliveries are already at the bound"
+            in (finding["message"])
+        )
+    else:
+        assert rec["value"] == value
+        assert default < value <= smtp
+
+
+def test_recommend_with_a_waiting_relay():
+    hw = machine(2, 24, relayhost=RELAY)
+    plain = sz.recommend(hw, "medium", None, HOST_SYSCTLS)
+    rec = sz.recommend(hw, "medium", figures(), HOST_SYSCTLS)
+    assert "smtp_destination_concurrency_limit" not in plain
+    assert rec["smtp_destination_concurrency_limit"]["value"] == 40
+    assert (
+        rec["default_destination_concurrency_limit"]
+        == plain["default_destination_concurrency_limit"]
+    )
+    final = sz.final_values(rec, {})
+    contrib = sz.contribution(rec, [], final)
+    assert contrib["main"]["smtp_destination_concurrency_limit"] == 40
+    assert contrib["reasons"]["smtp_destination_concurrency_limit"].startswith(
+        "one smtp delivery in twenty waited 3.2 s"
+    )
+    # A rate delay in main.cf keeps the limits, and the findings say why.
+    slow = dict(HOST_SYSCTLS, smtp_destination_rate_delay="1s")
+    kept = sz.recommend(hw, "medium", figures(), slow)
+    assert "smtp_destination_concurrency_limit" not in kept
+    found = sz.baseline_findings(figures(), hw, "medium", kept, slow)
+    assert len(found) == 1
+    assert "smtp_destination_rate_delay is 1s" in found[0]["message"]
+    assert sz.baseline_findings(figures(), hw, "medium", rec, HOST_SYSCTLS) == []
+    assert sz.baseline_findings({}, hw, "medium", rec, HOST_SYSCTLS) == []
+
+
+def test_without_a_baseline_nothing_names_one():
+    for hardware, profile in [(m[1], m[2]) for m in MACHINES]:
+        rec = sz.recommend(hardware, profile, None, HOST_SYSCTLS)
+        assert rec == sz.recommend(hardware, profile, {}, HOST_SYSCTLS)
+        assert "smtp_destination_concurrency_limit" not in rec
+        for item in rec.values():
+            assert "baseline" not in item["reason"]
+            assert "baseline_measured_at" not in item["inputs"]
+
+
+def test_the_report_says_which_values_used_the_baseline():
+    summary, _problems = read(stored(), now=MEASURED + 3600)
+    rec = sz.recommend(machine(2, 24), "medium", summary["figures"], HOST_SYSCTLS)
+    line = sz.baseline_report_line(summary, rec)
+    assert line == (
+        "baseline of 2026-11-30T04:27:17Z (200 messages) used by net.ipv4.ip_local_port_range, "
+        "smtpd_maxproc"
+    )
+    lines = sz.report_lines(rec, [], sz.final_values(rec, {}), [], line)
+    assert lines[0] == line
+    assert len(lines) == len(rec) + 1
+
+
+def test_an_override_without_a_recommendation_is_contributed():
+    rec = sz.recommend(machine(2, 24), "medium", current=HOST_SYSCTLS)
+    clean, errors = sz.validate_overrides({"smtp_destination_concurrency_limit": "30"}, "ovr")
+    assert (clean, errors) == ({"smtp_destination_concurrency_limit": 30}, [])
+    final = sz.final_values(rec, clean)
+    contrib = sz.contribution(rec, sorted(clean), final)
+    assert contrib["main"]["smtp_destination_concurrency_limit"] == 30
+    assert contrib["reasons"]["smtp_destination_concurrency_limit"] == "tuning_overrides"
+    lines = sz.report_lines(rec, sorted(clean), final, [])
+    assert "smtp_destination_concurrency_limit = 30 (tuning_overrides)" in lines
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0", 0), ("0s", 0), ("1s", 1), ("2m", 120), ("1h", 3600), ("1w", 604800), ("x", None)],
+)
+def test_duration_seconds(text, seconds):
+    assert sz.duration_seconds(text) == seconds

@@ -9,7 +9,9 @@ Commands are mocked at the ``run_command`` boundary with real Postfix 3.7 / syst
 
 from __future__ import annotations
 
+import json
 import pathlib
+import time
 
 import pytest
 
@@ -174,21 +176,186 @@ def test_postfix_not_installed_yet(host, capsys):
     assert result["sizing"]["recommended"]["smtpd_maxproc"]["value"] == 100
 
 
-def test_baseline_raises_smtpd_maxproc(host, capsys):
-    plain = run_module({}, capsys)["sizing"]["recommended"]["smtpd_maxproc"]["value"]
+SIZING_FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "sizing"
+
+
+def stored_baseline(age_seconds=3600, **mail):
+    """The document the baseline playbook stored on the test bed, measured ``age_seconds`` ago;
+    ``mail`` replaces figures of its mail part."""
+    doc = json.loads((SIZING_FIXTURES / "stored-before-schema.json").read_text())
+    doc["baseline"]["measured_at"] = time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - age_seconds)
+    )
+    doc["baseline"]["mail"].update(mail)
+    return doc
+
+
+def test_a_stored_baseline_raises_smtpd_maxproc(host, capsys):
+    plain = run_module({}, capsys)["sizing"]
+    doc = stored_baseline()
+    doc["baseline"]["mail"]["sessions"]["peak_concurrency"] = 300
+    sizing = run_module({"baseline": doc, "baseline_variable": "tuning_baseline"}, capsys)["sizing"]
+    when = doc["baseline"]["measured_at"]
+    assert sizing["baseline"]["used"] is True
+    assert sizing["baseline"]["measured_at"] == when
+    assert sizing["baseline"]["messages"] == 200
+    assert sizing["baseline"]["ignored_because"] is None
+    assert sizing["baseline"]["figures"]["peak_concurrency"] == 300
+    smtpd = sizing["recommended"]["smtpd_maxproc"]
+    assert smtpd["value"] == 600 > plain["recommended"]["smtpd_maxproc"]["value"]
+    assert smtpd["reason"] == (
+        f"twice the peak of 300 concurrent sessions in the baseline of {when[:10]}"
+    )
+    assert smtpd["inputs"]["baseline_measured_at"] == when
+    assert sizing["report"][0] == (
+        f"baseline of {when} (200 messages) used by net.ipv4.ip_local_port_range, smtpd_maxproc"
+    )
+    assert len(sizing["report"]) == len(sizing["recommended"]) + len(sizing["findings"]) + 1
+    assert "baseline" not in sizing["hardware"]
+
+
+def test_without_a_baseline_the_sizing_is_the_hardware_alone(host, capsys):
+    sizing = run_module({}, capsys)["sizing"]
+    assert sizing["baseline"] == {
+        "used": False,
+        "measured_at": None,
+        "messages": None,
+        "ignored_because": None,
+        "figures": {},
+    }
+    assert len(sizing["report"]) == len(sizing["recommended"]) + len(sizing["findings"])
+
+
+@pytest.mark.parametrize(
+    ("args", "because"),
+    [
+        (
+            {"baseline_max_age_days": 30, "age": 30 * 86400 + 600},
+            "more than tuning_baseline_max_age_days (30) days before this run",
+        ),
+        (
+            {"baseline_min_messages": 201},
+            "200 messages received, fewer than tuning_baseline_min_messages (201)",
+        ),
+    ],
+)
+def test_a_baseline_too_old_or_too_small_is_reported_and_ignored(
+    host, capsys, module_warnings, args, because
+):
+    plain = run_module({}, capsys)["sizing"]
+    args = dict(args)
+    doc = stored_baseline(args.pop("age", 3600))
+    doc["baseline"]["mail"]["sessions"]["peak_concurrency"] = 300
+    result = run_module({"baseline": doc, "baseline_variable": "tuning_baseline", **args}, capsys)
+    sizing = result["sizing"]
+    assert sizing["baseline"]["used"] is False
+    assert because in sizing["baseline"]["ignored_because"]
+    # Never silently: a line in the report and a warning.
+    assert sizing["report"][0].startswith(f"baseline of {doc['baseline']['measured_at']} ")
+    assert because in sizing["report"][0]
+    assert sizing["report"][0].endswith("; sized from the hardware alone")
+    assert module_warnings == [sizing["report"][0]]
+    # ... and sized exactly as without a baseline.
+    assert sizing["recommended"] == plain["recommended"]
+    assert sizing["report"][1:] == plain["report"]
+
+
+def test_no_age_limit_with_zero(host, capsys, module_warnings):
+    doc = stored_baseline(age_seconds=400 * 86400)
+    result = run_module({"baseline": doc, "baseline_max_age_days": 0}, capsys)
+    assert result["sizing"]["baseline"]["used"] is True
+    assert module_warnings == []
+
+
+def test_a_bad_baseline_fails_like_a_bad_override(host, capsys):
     result = run_module(
         {
-            "baseline": {
-                "mail": {"volume": {"peak_messages_per_minute": 600}},
-                "peak_concurrency": 300,
-            }
+            "baseline": {"peak_concurrency": 300},
+            "baseline_variable": "tuning_baseline",
+            "overrides": {"smtpd_maxproc": 0},
+            "overrides_variable": "tuning_overrides",
         },
         capsys,
     )
-    sizing = result["sizing"]
-    assert sizing["hardware"]["baseline"]["peak_messages_per_minute"] == 600
-    assert sizing["recommended"]["smtpd_maxproc"]["value"] == 600 > plain
-    assert "300 concurrent sessions" in sizing["recommended"]["smtpd_maxproc"]["reason"]
+    assert result["rc"] == 1
+    assert "sizing" not in result
+    assert result["errors"] == [
+        "tuning_overrides.smtpd_maxproc = 0 is below the minimum 1",
+        "tuning_baseline is not a baseline: measured_at is missing (keys: peak_concurrency); "
+        "give the baseline result of sbs.postfix.baseline_info or a file the "
+        "sbs.postfix.baseline playbook stored "
+        "(<inventory dir>/baselines/<host>/<YYYYmmddTHHMMSSZ>.json)",
+    ]
+    assert result["msg"] == (
+        "Invalid overrides and baseline, nothing was changed: " + "; ".join(result["errors"])
+    )
+    doc = stored_baseline()
+    doc["baseline"]["schema"] = 2
+    result = run_module({"baseline": doc}, capsys)
+    assert result["msg"] == (
+        "Invalid baseline, nothing was changed: baseline.baseline.schema is 2: this collection "
+        "reads baseline schema 1 only (written by a newer sbs.postfix: update the collection "
+        "on the controller)"
+    )
+
+
+def test_negative_baseline_limits_are_refused(host, capsys):
+    result = run_module(
+        {
+            "baseline_min_messages": -1,
+            "baseline_max_age_days": -2,
+            "baseline_variable": "tuning_baseline",
+        },
+        capsys,
+    )
+    assert result["rc"] == 1
+    assert result["errors"] == [
+        "tuning_baseline_min_messages = -1 is below the minimum 0",
+        "tuning_baseline_max_age_days = -2 is below the minimum 0 (0 means no limit)",
+    ]
+
+
+def _waiting_relay(host, rate_delay="$default_destination_rate_delay\n0s\n"):
+    host["outputs"]["postconf -h"] = (
+        0,
+        POSTCONF_H.replace("1s\n0\n\n", "1s\n0\n[relay.example.net]:587\n") + rate_delay,
+        "",
+    )
+    doc = stored_baseline()
+    smtp = doc["baseline"]["mail"]["latency"]["by_transport"]["smtp"]["delays"]["in_qmgr"]
+    smtp.update(count=5100, p95=3.2)
+    return doc
+
+
+def test_in_queue_wait_raises_the_relay_concurrency(host, capsys):
+    doc = _waiting_relay(host)
+    sizing = run_module({"baseline": doc}, capsys)["sizing"]
+    assert sizing["current"]["smtp_destination_rate_delay"] == "0s"
+    rec = sizing["recommended"]["smtp_destination_concurrency_limit"]
+    default = sizing["recommended"]["default_destination_concurrency_limit"]["value"]
+    assert rec["value"] == min(2 * default, sizing["recommended"]["smtp_maxproc"]["value"], 50)
+    assert rec["value"] > default
+    assert rec["reason"].startswith("one smtp delivery in twenty waited 3.2 s or longer")
+    assert "relayhost [relay.example.net]:587" in rec["reason"]
+    assert sizing["contribution"]["main"]["smtp_destination_concurrency_limit"] == rec["value"]
+    assert "smtp_destination_concurrency_limit" in sizing["report"][0]
+
+
+def test_in_queue_wait_with_a_rate_delay_is_reported(host, capsys):
+    doc = _waiting_relay(host, rate_delay="1s\n0s\n")
+    sizing = run_module({"baseline": doc}, capsys)["sizing"]
+    assert sizing["current"]["smtp_destination_rate_delay"] == "1s"
+    assert "smtp_destination_concurrency_limit" not in sizing["recommended"]
+    assert "smtp_destination_concurrency_limit" not in sizing["contribution"]["main"]
+    assert any("smtp_destination_rate_delay is 1s" in line for line in sizing["report"])
+
+
+def test_in_queue_wait_towards_the_internet_keeps_postfix_defaults(host, capsys):
+    doc = _waiting_relay(host)
+    sizing = run_module({"baseline": doc, "relayhost": ""}, capsys)["sizing"]
+    assert "smtp_destination_concurrency_limit" not in sizing["recommended"]
+    assert sizing["report"][-1].startswith("INFO: In the baseline of ")
+    assert "but mail goes straight to the Internet" in sizing["report"][-1]
 
 
 def test_overrides_are_merged(host, capsys):
