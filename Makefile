@@ -56,10 +56,15 @@ package: venv  ## Build the tarball, check its files, install it offline into an
 molecule: testbed collection-link  ## Every Molecule scenario (SCENARIOS="a b" to choose)
 	scripts/molecule-all $(SCENARIOS)
 
+.PHONY: report-check
+report-check: venv collection-link  ## Open the report of the fixtures in headless Chromium (installs chromium if missing); screenshots in tests/output/report
+	@scripts/require-host-tools --report-check
+	$(BIN)/python tests/report/browser_check.py
+
 preflight:
 	@scripts/testbed --preflight
 
-test: preflight unit lint sanity package molecule  ## Everything CI runs
+test: preflight unit lint sanity package report-check molecule  ## Everything CI runs
 
 demo: testbed collection-link  ## Start the sbs-demo container and run the main playbook on it
 	scripts/demo
