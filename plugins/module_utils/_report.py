@@ -286,7 +286,7 @@ def read_document(path, host):
         )
     problems = document_problems(document)
     schema = schema_of(document) if isinstance(document, dict) else SCHEMA
-    if type(schema) is int and schema != SCHEMA:
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema != SCHEMA:
         return None, f"{host}: {path} {problems[0]}"  # already says what to do
     if problems:
         return None, f"{host}: {path} {'; '.join(problems)}; {elsewhere}"
@@ -1094,18 +1094,18 @@ def svg_columns(chart_id, title, description, *, categories, series, unit, y_max
         )
     count = max(len(categories), 1)
     group = plot_w / count
-    bar = max(min(28.0, group * 0.8 / max(len(series), 1)), 1.0)
+    bar_width = max(min(28.0, group * 0.8 / max(len(series), 1)), 1.0)
     step = max(1, math.ceil(count / 8))
     for index, category in enumerate(categories):
-        x0 = left + index * group + (group - bar * len(series)) / 2
+        x0 = left + index * group + (group - bar_width * len(series)) / 2
         for offset, (name, colour, vals) in enumerate(series):
             value = vals[index]
             if value is None:
                 continue
             h = max(plot_h * min(value / peak, 1.0), 0.5 if value else 0)
-            x = x0 + offset * bar
+            x = x0 + offset * bar_width
             parts.append(
-                f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
+                f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_width:.1f}" '
                 f'height="{h:.1f}" fill="{colour}"><title>{_esc(category)}, {_esc(name)}: '
                 f"{_esc(_fmt(value, unit))}</title></rect>"
             )
