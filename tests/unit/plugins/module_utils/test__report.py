@@ -428,6 +428,10 @@ def test_higher_delay_with_more_throughput_names_the_part_and_the_listen_queue(m
     assert "Also grew: in_qmgr +0.14 s." in text
     assert "Throughput is 2.2 times what it was" in text
     assert "kernel's listen queue" in text
+    assert (
+        "The test sender waited 9.5 s before and 0.05 s after for the greeting (p95), the wait at "
+        "the door no log shows."
+    ) in text
     assert "The test sender waited 12 s before and 0.4 s after for the 250 reply (p95)." in text
 
 
@@ -563,6 +567,14 @@ def test_sender_figures(mx1, mx2):
     assert rows["sender.accepted_percent"]["before"] == 93.5
     assert rows["sender.accepted_percent"]["verdict"] == "better"
     assert rows["sender.time_to_250.p95"]["verdict"] == "better"
+    assert (
+        rows["sender.time_to_banner.p95"]["before"],
+        rows["sender.time_to_banner.p95"]["after"],
+    ) == (
+        9.5,
+        0.05,
+    )
+    assert rows["sender.time_to_banner.p95"]["verdict"] == "better"
     assert rows["sender.messages"]["verdict"] == "same"
     assert mx2["sender"] is None
 
