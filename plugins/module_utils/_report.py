@@ -28,6 +28,7 @@ import html
 import json
 import math
 import os
+import re
 import urllib.parse
 
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
@@ -127,7 +128,7 @@ SENDER_FIGURES = [
         LOWER,
         1,
     ),
-    ("sender.timeouts", ("timeouts",), "Timeouts", "sessions", LOWER, 1),
+    ("sender.timeouts", ("timeouts",), "Timeouts", "attempts", LOWER, 1),
     (
         "sender.time_to_banner.p50",
         ("time_to_banner", "p50"),
@@ -344,12 +345,25 @@ def _find(names, wanted):
     return matches[-1] if matches else None
 
 
-def choose_pair(host, directory, names, before=None, after=None):
+def measured_after_a_change(path):
+    """Whether the stored document says it was measured after a change (``"phase": "after"``,
+    written by sbs.postfix.site); an unreadable file is judged later, by read_document."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    return re.search(rb'"phase"\s*:\s*"after"', text) is not None
+
+
+def choose_pair(host, directory, names, before=None, after=None, *, is_after=None):
     """``((before_name, after_name), None)`` or ``(None, problem)`` for one host.
 
-    Default: the two newest files. ``before``/``after`` are file names, with or without
-    ``.json``, or the start of one (``20261128`` picks that day's newest). With only ``after``,
-    ``before`` is the newest file older than it; with only ``before``, ``after`` is the newest.
+    Default: the newest file, and before it the newest older file that was not measured after
+    a change (``is_after(name)``, when given: site.yml stores a before and an after per run, so
+    a run that sized from a stored baseline compares with that one, not with the previous
+    run's after). ``before``/``after`` are file names, with or without ``.json``, or the start
+    of one (``20261128`` picks that day's newest). With only ``before``, ``after`` is the newest.
     """
     if not names:
         return None, (
@@ -381,7 +395,8 @@ def choose_pair(host, directory, names, before=None, after=None):
                 f"{host}: no baseline older than {chosen['after']} in {directory}; "
                 "choose a later after or run sbs.postfix.baseline again after the change"
             )
-        chosen["before"] = older[-1]
+        measured_before = [name for name in older if not (is_after and is_after(name))]
+        chosen["before"] = (measured_before or older)[-1]
     if chosen["before"] == chosen["after"]:
         return None, (
             f"{host}: before and after are the same file ({chosen['after']}); "
@@ -432,7 +447,16 @@ def collect_pairs(baseline_dir, hosts, before=None, after=None):
         except OSError as exc:
             problems.append(f"{host}: cannot list {directory}: {exc.strerror or exc}")
             continue
-        chosen, problem = choose_pair(host, directory, names, before, after)
+        chosen, problem = choose_pair(
+            host,
+            directory,
+            names,
+            before,
+            after,
+            is_after=lambda name, directory=directory: measured_after_a_change(
+                os.path.join(directory, name)
+            ),
+        )
         if problem:
             problems.append(problem)
             continue
@@ -566,14 +590,77 @@ def _figure_row(spec, group, before, after):
     }
 
 
+# Counts from log windows whose lengths differ more than this are judged per hour.
+WINDOW_RATIO = 1.25
+
+
+def mail_hours(baseline):
+    """Hours of log the mail part covers (its first to its last line in the window), or
+    ``None`` when it has no mail part or no line."""
+    sources = dig(baseline, ("mail", "sources")) or {}
+    first, last = _parse_time(sources.get("first")), _parse_time(sources.get("last"))
+    if first is None or last is None:
+        return None
+    return max((last - first).total_seconds(), 60.0) / 3600.0
+
+
+def _parse_time(text):
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def window_basis(before, after):
+    """``(basis, note)``: ``"count"`` when both logs cover about the same time, ``"per hour"``
+    when they differ more than WINDOW_RATIO (counts are then judged as rates), ``"none"`` when a
+    side covers no log at all (its counts say nothing about the time after a change)."""
+    hours_before, hours_after = mail_hours(before), mail_hours(after)
+    if dig(before, ("mail",)) is None or dig(after, ("mail",)) is None:
+        return "count", None
+    if hours_before is None or hours_after is None:
+        side = "before" if hours_before is None else "after"
+        return "none", (
+            f"The {side} baseline's log window holds no mail, so its counts (deferrals, bounces, "
+            "expired) are not compared; measure again after mail has flowed "
+            "(sbs.postfix.baseline, then sbs.postfix.report)."
+        )
+    ratio = max(hours_before, hours_after) / min(hours_before, hours_after)
+    if ratio <= WINDOW_RATIO:
+        return "count", None
+    return "per hour", (
+        f"The logs cover different times ({hours_before:.2g} h before, {hours_after:.2g} h "
+        "after): deferrals, bounces and expired messages are judged per hour, and latency from "
+        "a short window rests on few deliveries."
+    )
+
+
 def compare_figures(before, after):
-    """One row per figure measured in at least one of the two baselines (see ``FIGURES``)."""
+    """One row per figure measured in at least one of the two baselines (see ``FIGURES``).
+
+    Counts where fewer is better (deferrals, bounces, expired) are judged per hour when the two
+    log windows differ in length (``window_basis``), and not judged when a side has no mail."""
+    basis, _note = window_basis(before, after)
+    hours = (mail_hours(before), mail_hours(after))
     rows = []
     for key, path, label, unit, rule, resolution in FIGURES:
         b, a = dig(before, path), dig(after, path)
         if b is None and a is None:
             continue
-        rows.append(_figure_row((key, label, unit, rule, resolution), path[0], b, a))
+        row = _figure_row((key, label, unit, rule, resolution), path[0], b, a)
+        if path[0] == "mail" and rule == LOWER and unit != "s" and basis != "count":
+            row["basis"] = basis
+            if basis == "per hour":
+                row["label"] = f"{label} (judged per hour)"
+            if basis == "none" or _number(b) is None or _number(a) is None:
+                row["verdict"] = "neutral"
+            else:
+                rates = (_number(b) / hours[0], _number(a) / hours[1])
+                _change, _relative, row["verdict"] = judge(rates[0], rates[1], rule, 0.1)
+                row["per_hour"] = [round(rates[0], 3), round(rates[1], 3)]
+        rows.append(row)
     return rows
 
 
@@ -970,6 +1057,7 @@ def host_report(host, pair):
         "settings": settings,
         "other_decisions": other_decisions(sizing, settings),
         "findings": findings(after),
+        "window_note": window_basis(before, after)[1],
         "sender": sender_rows,
         "charts": chart_data(before, after, rows),
     }
@@ -1419,7 +1507,7 @@ def _side_text(side):
 
 
 def _missing_text(report):
-    notes = []
+    notes = [report["window_note"]] if report.get("window_note") else []
     for role in ("before", "after"):
         if report[role]["missing"]:
             notes.append(

@@ -57,7 +57,8 @@ options:
     description:
       - The baseline to compare from, for every host. A file name (C(.json) optional) or the
         start of one, such as V(20261128) for that day's newest file.
-      - Default is the newest file older than O(after).
+      - Default is the newest file older than O(after) that was not measured after a change
+        (its C(phase) is C(after), written by sbs.postfix.site), else the newest older file.
     type: str
   after:
     description:

@@ -196,6 +196,30 @@ def test_choose_pair(before, after, expected):
     assert _report.choose_pair("mx1", "/b/mx1", NAMES, before, after) == (expected, None)
 
 
+def test_choose_pair_skips_a_previous_runs_after_for_before():
+    # site.yml stores a before and an after per run; a run that measured no before of its own
+    # (site_baseline: stored) compares with the newest baseline measured before a change.
+    names = [*NAMES, "20261206T090000Z.json"]
+    measured_after = {"20261205T090000Z.json", "20261206T090000Z.json"}
+    pair, problem = _report.choose_pair(
+        "mx1", "/b/mx1", names, is_after=lambda name: name in measured_after
+    )
+    assert (pair, problem) == (("20261128T090000Z.json", "20261206T090000Z.json"), None)
+    # Only afters older than after: the newest of them, rather than no report.
+    pair = _report.choose_pair("mx1", "/b/mx1", names, is_after=lambda name: True)[0]
+    assert pair == ("20261205T090000Z.json", "20261206T090000Z.json")
+
+
+def test_measured_after_a_change(tmp_path):
+    after = tmp_path / "a.json"
+    after.write_text(json.dumps({"schema": 1, "phase": "after", "baseline": {}}, indent=2))
+    before = tmp_path / "b.json"
+    before.write_text(json.dumps({"schema": 1, "phase": "before", "baseline": {}}))
+    assert _report.measured_after_a_change(str(after))
+    assert not _report.measured_after_a_change(str(before))
+    assert not _report.measured_after_a_change(str(tmp_path / "missing.json"))
+
+
 @pytest.mark.parametrize(
     ("names", "before", "after", "expected"),
     [
@@ -801,3 +825,46 @@ def test_hours_without_mail_are_drawn_as_zero():
     ]
     odd = {"mail": {"volume": {"per_hour": [{"hour": "noon", "received": 1}]}}}
     assert _report._per_hour(odd) == [("noon", 1)]
+
+
+def _mail_window(first, last, deferred):
+    return {
+        "mail": {
+            "deferred": deferred,
+            "sources": {"first": first, "last": last},
+            "latency": {"delay": {"p95": 0.5}},
+        }
+    }
+
+
+def test_counts_of_windows_of_about_the_same_length_are_compared_as_counts():
+    before = _mail_window("2026-11-29T00:00:00Z", "2026-11-30T00:00:00Z", 100)
+    after = _mail_window("2026-11-30T00:00:00Z", "2026-11-30T22:00:00Z", 50)
+    assert _report.window_basis(before, after) == ("count", None)
+    (row,) = [r for r in _report.compare_figures(before, after) if r["figure"] == "mail.deferred"]
+    assert (row["verdict"], row.get("basis")) == ("better", None)
+
+
+def test_counts_of_windows_of_different_lengths_are_judged_per_hour():
+    # 100 deferrals in 24 h (4.2/h) against 10 in 1 h (10/h): fewer, but worse.
+    before = _mail_window("2026-11-29T00:00:00Z", "2026-11-30T00:00:00Z", 100)
+    after = _mail_window("2026-11-30T01:00:00Z", "2026-11-30T02:00:00Z", 10)
+    basis, note = _report.window_basis(before, after)
+    assert basis == "per hour"
+    assert "24 h before, 1 h after" in note
+    rows = {r["figure"]: r for r in _report.compare_figures(before, after)}
+    assert rows["mail.deferred"]["verdict"] == "worse"
+    assert rows["mail.deferred"]["per_hour"] == [4.167, 10.0]
+    assert rows["mail.deferred"]["label"] == "Deferrals (judged per hour)"
+    # Latency is not a count: judged as it is.
+    assert rows["mail.latency.delay.p95"].get("basis") is None
+
+
+def test_counts_of_a_window_without_mail_are_not_judged():
+    before = _mail_window("2026-11-29T00:00:00Z", "2026-11-30T00:00:00Z", 100)
+    after = _mail_window(None, None, 0)
+    basis, note = _report.window_basis(before, after)
+    assert basis == "none"
+    assert note.startswith("The after baseline's log window holds no mail")
+    (row,) = [r for r in _report.compare_figures(before, after) if r["figure"] == "mail.deferred"]
+    assert row["verdict"] == "neutral"
