@@ -116,6 +116,10 @@ GROUPS = {
     "sender": "Sender side (from the test sender)",
 }
 
+SENDER_NOTE = (
+    "Measured by the test sender (sbs.postfix.smtp_load) on the host, through port 25: what a "
+    "client sees, including the wait before smtpd accepts it, which Postfix's log does not show."
+)
 SENDER_FIGURES = [
     ("sender.messages", ("messages",), "Messages sent", "messages", NEUTRAL, 1),
     ("sender.accepted", ("accepted",), "Accepted", "messages", NEUTRAL, 1),
@@ -1612,7 +1616,7 @@ def render_host_html(report, title=DEFAULT_TITLE):
 
     if report["sender"]:
         out.append('<section id="sender"><h2>Sender side</h2>')
-        out.append("<p>Measured by the test sender, outside the host.</p>")
+        out.append(f"<p>{_esc(SENDER_NOTE)}</p>")
         out.append(_figure_table(report["sender"], with_groups=False))
         out.append("</section>")
 
@@ -1780,7 +1784,7 @@ def render_host_markdown(report, title=DEFAULT_TITLE):
     else:
         out.append("Nothing: the after baseline shows no known problem.")
     if report["sender"]:
-        out += ["", "## Sender side", "", "Measured by the test sender, outside the host.", ""]
+        out += ["", "## Sender side", "", SENDER_NOTE, ""]
         out += _md_figures(report["sender"])
     out += ["", "## Volume, deferrals and queue", ""]
     for chart_id in (
