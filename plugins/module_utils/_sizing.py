@@ -1345,17 +1345,47 @@ def report_lines(recommended, overridden, final, found, baseline_line=None):
     return lines
 
 
+# What a file says of a value a baseline figure moved (see file_reasons).
+BASELINE_FILE_REASON = (
+    "sized for the traffic of the measured baseline (the sizing report and sbs.postfix.report "
+    "give the figures)"
+)
+
+
+def file_reasons(recommended, overridden):
+    """The reason written beside each value in a file (main.cf, sysctl.d, the systemd drop-in).
+
+    A reason that cites a baseline figure names its date and counts, which change with every
+    measurement although the value may not: written into a file, it would rewrite the file (and
+    reload Postfix) on every run. Files therefore say that the value follows the baseline; the
+    figures are in the run's report lines and in sbs.postfix.report.
+    """
+    reasons = {}
+    for name in set(recommended) | set(overridden):
+        item = recommended.get(name)
+        if name in overridden:
+            reasons[name] = (
+                f"tuning_overrides (recommended {item['value']})" if item else "tuning_overrides"
+            )
+        elif (item.get("inputs") or {}).get("baseline_measured_at"):
+            # "125 sessions per CPU ...; twice the peak of 12 ... in the baseline of ... would
+            # be 24" keeps its first clause; a reason that is all baseline becomes the generic one.
+            kept = [part for part in item["reason"].split("; ") if "the baseline" not in part]
+            reasons[name] = "; ".join(kept) if kept else BASELINE_FILE_REASON
+        else:
+            reasons[name] = item["reason"]
+    return reasons
+
+
 def contribution(recommended, overridden, final):
     """The ``tuning`` entry of ``sbs_postfix_contributions`` (docs/handoff.md): main.cf values,
-    master.cf maxproc per ``name/type`` service, and one reason per value."""
+    master.cf maxproc per ``name/type`` service, and one reason per value (``file_reasons``:
+    main.cf carries them as comments)."""
     reasons = {}
+    stable = file_reasons(recommended, overridden)
 
     def why(name):
-        if name in overridden and name in recommended:
-            return f"tuning_overrides (recommended {recommended[name]['value']})"
-        if name in overridden:
-            return "tuning_overrides"
-        return recommended[name]["reason"]
+        return stable[name]
 
     main = {}
     for name in MAIN_PARAMETERS + [n for n in BASELINE_MAIN_PARAMETERS if n in final]:

@@ -285,6 +285,15 @@ sizing:
       type: dict
       sample: {"main": {"default_process_limit": 250}, "master": {"smtp/inet": {"maxproc": 250}},
                "reasons": {"smtp/inet maxproc": "125 sessions per CPU ..."}}
+    file_reasons:
+      description: >-
+        C({name: reason}) for every sized value, as files carry it beside the value (main.cf
+        through RV(sizing.contribution), sysctl.d, the systemd drop-in): the reason of
+        RV(sizing.recommended), except that a value a baseline figure moved says so without the
+        figures and the date, which change with every measurement (a file that changed with
+        them would be rewritten, and Postfix reloaded, on every run).
+      type: dict
+      sample: {"smtpd_maxproc": "125 sessions per CPU ... x 2 CPUs"}
     report:
       description: >-
         For people: the line about O(baseline) when one was given (used by which values, or
@@ -545,6 +554,7 @@ def main():
                 final, current, container, writable, module.params["sysctl_apply"]
             ),
             "contribution": _sizing.contribution(recommended, overridden, final),
+            "file_reasons": _sizing.file_reasons(recommended, overridden),
             "report": _sizing.report_lines(recommended, overridden, final, found, baseline_line),
             "master_services": _sizing.MASTER_SERVICES,
         },

@@ -1091,9 +1091,11 @@ def test_recommend_with_a_waiting_relay():
     final = sz.final_values(rec, {})
     contrib = sz.contribution(rec, [], final)
     assert contrib["main"]["smtp_destination_concurrency_limit"] == 40
-    assert contrib["reasons"]["smtp_destination_concurrency_limit"].startswith(
+    assert rec["smtp_destination_concurrency_limit"]["reason"].startswith(
         "one smtp delivery in twenty waited 3.2 s"
     )
+    # main.cf carries a reason without the figures, which change with every measurement.
+    assert contrib["reasons"]["smtp_destination_concurrency_limit"] == sz.BASELINE_FILE_REASON
     # A rate delay in main.cf keeps the limits, and the findings say why.
     slow = dict(HOST_SYSCTLS, smtp_destination_rate_delay="1s")
     kept = sz.recommend(hw, "medium", figures(), slow)
@@ -1146,3 +1148,34 @@ def test_an_override_without_a_recommendation_is_contributed():
 )
 def test_duration_seconds(text, seconds):
     assert sz.duration_seconds(text) == seconds
+
+
+def test_file_reasons_keep_figures_and_dates_of_a_baseline_out_of_files():
+    recommended = {
+        "smtpd_maxproc": {
+            "value": 600,
+            "reason": "twice the peak of 300 concurrent sessions in the baseline of 2026-11-29",
+            "inputs": {"peak_concurrency": 300, "baseline_measured_at": "2026-11-29T10:00:00Z"},
+        },
+        "default_process_limit": {
+            "value": 250,
+            "reason": "125 per CPU x 2 CPUs; twice the peak of 12 in the baseline of 2026-11-29"
+            " would be 24",
+            "inputs": {"baseline_measured_at": "2026-11-29T10:00:00Z"},
+        },
+        "LimitNOFILE": {"value": 8192, "reason": "enough for 250 processes", "inputs": {}},
+    }
+    reasons = sz.file_reasons(recommended, ["LimitNOFILE"])
+    assert reasons == {
+        "smtpd_maxproc": sz.BASELINE_FILE_REASON,
+        "default_process_limit": "125 per CPU x 2 CPUs",
+        "LimitNOFILE": "tuning_overrides (recommended 8192)",
+    }
+    # The same measurement a day later gives the same reason: the file does not change.
+    later = dict(recommended)
+    later["smtpd_maxproc"] = dict(
+        recommended["smtpd_maxproc"],
+        reason="twice the peak of 300 concurrent sessions in the baseline of 2026-11-30",
+        inputs={"peak_concurrency": 300, "baseline_measured_at": "2026-11-30T10:00:00Z"},
+    )
+    assert sz.file_reasons(later, ["LimitNOFILE"]) == reasons
