@@ -4,40 +4,85 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One measurement point of the throughput benchmark, run INSIDE the benchmark container.
 
-Standard library only (the container's python3). Traffic stays on loopback: smtp-source ->
-127.0.0.1:25 (Postfix) -> relayhost [127.0.0.1]:2525 (smtp-sink), or smtp-source straight into
-the sink for the ceiling.
+Standard library only (the container's python3, 3.11 on Debian 12). Traffic stays on loopback:
+the sender -> 127.0.0.1:25 (Postfix) -> relayhost [127.0.0.1]:2525 (smtp-sink), or the sender
+straight into the sink for the ceiling.
+
+The sender is the collection's own, ``plugins/module_utils/_smtpload.py`` (what
+``sbs.postfix.smtp_load`` runs on a mail host): run.py copies ``plugins/module_utils/*.py`` into
+the container under :data:`LIB`, as the package ``ansible_collections.sbs.postfix``, so the
+driver imports them exactly as the module does (``_smtpload`` reads the log through
+``_maillog`` and ``_baseline``). ``send_load`` opens ``--senders`` concurrent SMTP sessions and
+times every message from the sender's side; ``--per-session 1`` (the default) opens one
+connection per message, as the smtp-source runs before did, so every message passes the door
+(the listen queue) and its time to 250 includes that wait.
 
     driver.py sink-start                 start the sink (idempotent)
     driver.py point --senders N --messages M --size BYTES [--ceiling] [--timeout S]
 
-``point`` prints one JSON object: messages/s end to end (first connection until the queue is
-empty and the sink has every accepted message), how many messages Postfix accepted with 250
-(cleanup's message-id lines in the window), how many the sink counted, and the delay= p50/p95
-of the window's deliveries from Postfix's log.
+``point`` prints one JSON object:
+
+* end to end, as before: messages/s (accepted ones) from the first connection attempt until the
+  queue is empty and the sink holds every message Postfix accepted with 250; accepted,
+  received (accepted messages found at the sink), lost (accepted, not at the sink);
+* ``sender``: ``_smtpload``'s figures (smtp_load's ``load``) as they are: refused connections,
+  time-outs, retries, time to banner, time to 250, and first attempt to delivery from Postfix's
+  log (its ``status=sent`` lines, 1 s stamps of ``maillog_file``);
+* ``sink``: first attempt to delivery at the sink, per message: the smtp-sink runs with ``-d``
+  and writes every transaction to a file of its own on tmpfs, closed when the final "." has
+  arrived, so the file's mtime is the moment of delivery; the message's ``X-SBS-Load`` header
+  ties it to the sender's record (its first attempt). Resolution: the file system stamps with
+  the kernel's coarse clock, at most one tick (``clock_getres(CLOCK_REALTIME_COARSE)``, 4 ms
+  at HZ=250) below the truth; that step is added to every value (like ``_smtpload`` does with
+  log stamps), so no value is below the truth;
+* Postfix's own ``delay=`` p50/p95 of the window's deliveries, flat copies of the figures above
+  for run.py (``to250_p95`` and so on).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 SINK_PORT = 2525
 SINK_OUT = "/var/tmp/sbs-bench-sink.out"
 SINK_PID = "/var/tmp/sbs-bench-sink.pid"
+# tmpfs in the container (systemd mode): dumps cost memory, not disk writes
+SINK_DIR = "/tmp/sbs-bench-sink"
+SINK_TEMPLATE = f"{SINK_DIR}/%H%M%S."
 MAILLOG = "/var/log/postfix-bench.log"
 QUEUE = "/var/spool/postfix"
 SENDER = "bench@source.test"
 RECIPIENT = "rcpt@sink.test"
+# where run.py puts ansible_collections/sbs/postfix/plugins/module_utils/*.py
+LIB = "/usr/local/lib/sbs-bench"
+# how much of a dump file to read for the X-SBS-Load header (sink, Postfix and message headers)
+HEAD_BYTES = 8192
+# CLOCK_REALTIME_COARSE (Linux): the clock file system time stamps come from
+CLOCK_REALTIME_COARSE = 5
 
 _MESG = re.compile(rb"mesg=(\d+)")
 _DELAY = re.compile(rb" delay=([0-9.]+),.* status=sent ")
 _CLEANUP = re.compile(rb"postfix/cleanup\[\d+\]: [0-9A-Za-z]+: message-id=")
+_LOAD_ID = re.compile(rb"^X-SBS-Load: (\S+)", re.M)
+
+
+def smtpload():
+    """The collection's ``_smtpload`` from :data:`LIB` (or a collections path on sys.path)."""
+    if LIB not in sys.path:
+        sys.path.insert(0, LIB)
+    from ansible_collections.sbs.postfix.plugins.module_utils import (  # noqa: PLC0415
+        _smtpload,
+    )
+
+    return _smtpload
 
 
 def sink_count():
@@ -60,9 +105,20 @@ def sink_start():
             return
         except (OSError, ValueError):
             pass
+    os.makedirs(SINK_DIR, exist_ok=True)
+    os.chmod(SINK_DIR, 0o1777)  # the sink writes as nobody
     out = open(SINK_OUT, "ab")  # noqa: SIM115 - handed to the daemon
     proc = subprocess.Popen(
-        ["smtp-sink", "-u", "nobody", "-c", f"127.0.0.1:{SINK_PORT}", "4096"],
+        [
+            "smtp-sink",
+            "-u",
+            "nobody",
+            "-c",
+            "-d",
+            SINK_TEMPLATE,
+            f"127.0.0.1:{SINK_PORT}",
+            "4096",
+        ],
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -70,6 +126,43 @@ def sink_start():
     with open(SINK_PID, "w") as handle:
         handle.write(str(proc.pid))
     time.sleep(0.5)
+
+
+def sink_clear():
+    """Remove the dumps of earlier points (no transaction is open between points)."""
+    for name in os.listdir(SINK_DIR):
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(SINK_DIR, name))
+
+
+def sink_deliveries():
+    """``({load id: [epoch of each delivery, ascending]}, dumps without an id)``."""
+    found = {}
+    other = 0
+    for name in os.listdir(SINK_DIR):
+        path = os.path.join(SINK_DIR, name)
+        try:
+            with open(path, "rb") as handle:
+                when = os.fstat(handle.fileno()).st_mtime_ns / 1e9
+                head = handle.read(HEAD_BYTES)
+        except OSError:
+            continue
+        m = _LOAD_ID.search(head)
+        if m is None:
+            other += 1
+            continue
+        found.setdefault(m.group(1).decode("ascii", "replace"), []).append(when)
+    for times in found.values():
+        times.sort()
+    return found, other
+
+
+def stamp_resolution():
+    """How far below the truth a file's mtime may be: one tick of the coarse clock."""
+    try:
+        return time.clock_getres(CLOCK_REALTIME_COARSE)
+    except OSError:
+        return 0.01  # not Linux: assume a 100 Hz tick
 
 
 def queue_files():
@@ -108,36 +201,90 @@ def percentile(values, p):
     return values[index]
 
 
-def point(senders, messages, size, ceiling, timeout):
-    target = f"127.0.0.1:{SINK_PORT}" if ceiling else "127.0.0.1:25"
+def _send(module, box, kwargs):
+    try:
+        box["load"], box["records"] = module.send_load(**kwargs)
+    except BaseException as exc:  # reported in the point's JSON
+        box["error"] = f"{type(exc).__name__}: {exc}"
+
+
+def sink_figures(module, records, run_id, resolution):
+    """First attempt to delivery at the sink, per accepted message; counts of what arrived."""
+    deliveries, other = sink_deliveries()
+    accepted = {f"{run_id}-{r['n']}": r for r in records if r["outcome"] == "accepted"}
+    durations = []
+    for ident, record in accepted.items():
+        times = deliveries.get(ident)
+        if times:
+            # the stamp may be up to one tick early: count to the tick's end, never flatter
+            durations.append(max(0.0, times[0] + resolution - record["first_attempt"]))
+    ours = {ident: times for ident, times in deliveries.items() if ident.startswith(run_id)}
+    return {
+        "first_attempt_to_delivery": module.summarise(durations, percentiles=(50, 95, 99)),
+        "resolution_seconds": resolution,
+        "received": len(durations),
+        "missing": len(accepted) - len(durations),
+        "duplicates": sum(len(times) - 1 for times in ours.values()),
+        # delivered although the sender got no 250 (a reply lost after the end of data)
+        "unaccepted": sum(1 for ident in ours if ident not in accepted),
+        "other_dumps": other,
+    }
+
+
+def point(args):
+    module = smtpload()
+    ceiling = args.ceiling
+    port = SINK_PORT if ceiling else 25
+    target = module.resolve_target("127.0.0.1", port)
+    resolution = stamp_resolution()
+    sink_clear()
     sink_before = sink_count()
     log_before = log_size()
-    start = time.monotonic()
-    source = subprocess.run(
-        [
-            "smtp-source",
-            "-s",
-            str(senders),
-            "-m",
-            str(messages),
-            "-l",
-            str(size),
-            "-f",
-            SENDER,
-            "-t",
-            RECIPIENT,
-            target,
-        ],
-        capture_output=True,
-        timeout=timeout,
-        check=False,
+    log = None
+    log_error = None
+    if not ceiling:
+        try:
+            log = module.DeliveryLog(None, log_source="files", log_paths=[MAILLOG])
+            log.mark()
+        except RuntimeError as exc:
+            log_error = str(exc)
+    run_id = module.new_run_id()
+    box = {}
+    sender = threading.Thread(
+        target=_send,
+        args=(
+            module,
+            box,
+            {
+                "recipient": RECIPIENT,
+                "target": target,
+                "sender": SENDER,
+                "count": args.messages,
+                "size": args.size,
+                "sessions": args.senders,
+                "per_session": args.per_session,
+                "retries": args.retries,
+                "retry_pause": args.retry_pause,
+                "connect_timeout": args.connect_timeout,
+                "timeout": args.reply_timeout,
+                "run_id": run_id,
+            },
+        ),
+        daemon=True,
     )
+    start = time.monotonic()
+    sender.start()
+    sender.join(args.timeout)
     injected = time.monotonic()
-    deadline = start + timeout
+    load = box.get("load")
+    records = box.get("records") or []
+    error = box.get("error") or (None if load else f"the sender ran longer than {args.timeout} s")
+    accepted = load["accepted"] if load else 0
+    deadline = start + args.timeout
     drained = False
-    while time.monotonic() < deadline:
+    while load and time.monotonic() < deadline:
         if ceiling:
-            if sink_count() - sink_before >= messages:
+            if sink_count() - sink_before >= accepted:
                 drained = True
                 break
         elif queue_files() == 0:
@@ -147,37 +294,67 @@ def point(senders, messages, size, ceiling, timeout):
     end = time.monotonic()
     # The sink's counter is updated when a session ends; give the last QUITs a moment.
     settle = time.monotonic() + 5
-    window = b""
-    accepted = messages if ceiling else None
-    while time.monotonic() < settle:
-        received = sink_count() - sink_before
-        if not ceiling:
-            window = log_window(log_before)
-            accepted = len(_CLEANUP.findall(window))
-        if received >= accepted:
-            break
+    while load and time.monotonic() < settle and sink_count() - sink_before < accepted:
         time.sleep(0.1)
-    received = sink_count() - sink_before
-    delays = [float(d) for d in _DELAY.findall(window)] if not ceiling else []
+    sink = sink_figures(module, records, run_id, resolution)
+    window = b"" if ceiling else log_window(log_before)
+    if load and log is not None:
+        # Postfix's log, as smtp_load reads it: status=sent lines by queue id (1 s stamps)
+        ids = [r["queue_id"] for r in records if r["outcome"] == "accepted" and r["queue_id"]]
+        left = module.wait_for_delivery(log, ids, 10.0)
+        module.add_delivery(load, records, log, left, 10.0)
+    elif load and log_error:
+        load["warnings"].append(log_error)
+    delays = [float(d) for d in _DELAY.findall(window)]
     elapsed = end - start
+    received = sink["received"]
+    if load:
+        load.pop("queue_ids", None)
+
+    def fig(block, key):
+        value = (load or {}).get(block) if block != "sink" else sink["first_attempt_to_delivery"]
+        return value.get(key) if value else None
+
     return {
-        "senders": senders,
-        "messages": messages,
-        "size": size,
+        "senders": args.senders,
+        "messages": args.messages,
+        "size": args.size,
         "ceiling": ceiling,
-        "source_rc": source.returncode,
-        "source_errors": source.stderr.decode("utf-8", "replace").strip().splitlines()[-3:],
+        "sender_error": error,
         "inject_seconds": round(injected - start, 3),
         "seconds": round(elapsed, 3),
         "drained": drained,
-        "rate": round(messages / elapsed, 1) if drained else None,
+        # accepted messages per second (all of them unless the sender gave some up)
+        "rate": round(accepted / elapsed, 1) if drained and accepted else None,
         "accepted": accepted,
+        # what Postfix counted as received (cleanup's message-id lines): more than accepted
+        # when a 250 was lost after the end of data and the retry sent a second copy
+        "cleanup_messages": None if ceiling else len(_CLEANUP.findall(window)),
         "received": received,
-        "lost": (accepted - received) if accepted is not None else None,
+        "sink_messages": sink_count() - sink_before,
+        "lost": accepted - received,
         "deferred": 0 if ceiling else deferred_files(),
         "delay_p50": percentile(delays, 50),
         "delay_p95": percentile(delays, 95),
         "delivered_logged": len(delays),
+        # the sender's side, flat for run.py (seconds; counts)
+        "refused": load["refused_connections"] if load else None,
+        "timeouts": load["timeouts"] if load else None,
+        "retries": load["retries"] if load else None,
+        "dropped": load["dropped_connections"] if load else None,
+        "gave_up": load["gave_up"] if load else None,
+        "banner_p50": fig("time_to_banner", "p50"),
+        "banner_p95": fig("time_to_banner", "p95"),
+        "to250_p50": fig("time_to_250", "p50"),
+        "to250_p95": fig("time_to_250", "p95"),
+        "to250_p99": fig("time_to_250", "p99"),
+        "delivery_p50": fig("sink", "p50"),
+        "delivery_p95": fig("sink", "p95"),
+        "delivery_p99": fig("sink", "p99"),
+        "delivery_log_p50": fig("first_attempt_to_delivery", "p50"),
+        "delivery_log_p95": fig("first_attempt_to_delivery", "p95"),
+        "sender": load,
+        "sink": sink,
     }
 
 
@@ -191,12 +368,18 @@ def main(argv=None):
     p.add_argument("--size", type=int, required=True)
     p.add_argument("--ceiling", action="store_true")
     p.add_argument("--timeout", type=float, default=300)
+    # smtp_load's defaults, but one message per connection (as smtp-source without -d)
+    p.add_argument("--per-session", type=int, default=1)
+    p.add_argument("--retries", type=int, default=3)
+    p.add_argument("--retry-pause", type=float, default=0.5)
+    p.add_argument("--connect-timeout", type=float, default=10.0)
+    p.add_argument("--reply-timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
     if args.cmd == "sink-start":
         sink_start()
         return 0
     sink_start()
-    json.dump(point(args.senders, args.messages, args.size, args.ceiling, args.timeout), sys.stdout)
+    json.dump(point(args), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

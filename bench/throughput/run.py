@@ -25,14 +25,18 @@ What it does, in one run:
    always goes first; each round starts the sweep one point further on, so no point always
    follows the same one. Before each measurement Postfix is restarted on its configuration, so
    every measurement starts from a fresh master and an empty queue. A measurement is
-   ``driver.py`` inside the container: smtp-source with N concurrent senders and M messages of
-   S bytes, from the first connection until the queue is empty and the sink holds every message
-   Postfix accepted with 250. The ceiling (smtp-source straight into smtp-sink) is measured in
-   each round too.
+   ``driver.py`` inside the container: the collection's own sender (``_smtpload.send_load``,
+   what ``sbs.postfix.smtp_load`` runs; plugins/module_utils is copied into the container) with
+   N concurrent sessions and M messages of S bytes, one message per connection, from the first
+   connection attempt until the queue is empty and the sink holds every message Postfix
+   accepted with 250. Besides the rate it records what the sender saw: refused connections,
+   time-outs, retries, time to banner, time to 250, and first attempt to delivery at the sink
+   (smtp-sink dumps one file per message; its mtime is the delivery). The ceiling (the same
+   sender straight into smtp-sink) is measured in each round too.
 5. Reads each point's log window with baseline_info's parser (plugins/module_utils/_maillog.py)
-   for the delivery latency p95, reports medians and the median of the paired per-round ratios
-   (tuned / stock of the same round and point), writes the raw results as JSON and,
-   with --update-docs, the "throughput" section of docs/benchmarks.md.
+   for Postfix's delivery delay (``delay=``) p50/p95/p99, reports medians and the median of the
+   paired per-round ratios (tuned / stock of the same round and point), writes the raw results
+   as JSON and, with --update-docs, the "throughput" section of docs/benchmarks.md.
 
 The container is removed at the end, also on failure or Ctrl-C.
 """
@@ -56,9 +60,21 @@ sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
 NAME = "sbs-bench-throughput"
 DRIVER = "/usr/local/bin/sbs-bench-driver"
+# driver.py imports the collection's module_utils from here (its LIB)
+LIB = "/usr/local/lib/sbs-bench"
+PACKAGE = "ansible_collections/sbs/postfix/plugins/module_utils"
 LOG = "/var/log/postfix-bench.log"
 BEGIN = "<!-- throughput:begin -->"
 END = "<!-- throughput:end -->"
+# the sender's settings (driver.py point options): smtp_load's defaults, one message per
+# connection (as smtp-source without -d in the earlier runs)
+SENDER_OPTIONS = {
+    "per-session": 1,
+    "connect-timeout": 10,
+    "reply-timeout": 30,
+    "retries": 3,
+    "retry-pause": 0.5,
+}
 TEST_PLUMBING = [
     "relayhost = [127.0.0.1]:2525",
     "smtp_dns_support_level = disabled",
@@ -105,6 +121,12 @@ def start_container(image):
         time.sleep(1)
     sh(["podman", "cp", str(ROOT / "bench" / "throughput" / "driver.py"), f"{NAME}:{DRIVER}"])
     pexec("chmod", "0755", DRIVER)
+    # the sender (_smtpload) and the log parser it reads delivery lines with (_maillog, whose
+    # log paths come from _baseline, which imports more of them): all of module_utils, as the
+    # package the modules import them from
+    pexec("mkdir", "-p", f"{LIB}/{PACKAGE}")
+    for path in sorted((ROOT / "plugins" / "module_utils").glob("*.py")):
+        sh(["podman", "cp", str(path), f"{NAME}:{LIB}/{PACKAGE}/{path.name}"])
 
 
 def unit():
@@ -177,8 +199,51 @@ def loadavg():
     return float(pathlib.Path("/proc/loadavg").read_text().split()[0])
 
 
-def latency_p95(offset):
-    """delay= p95 of the window, through baseline_info's own log parser."""
+def machine():
+    """``2 CPUs (model), 23 GiB, Debian GNU/Linux 12 (bookworm), kernel 6.1.0``: this host."""
+    cpuinfo = pathlib.Path("/proc/cpuinfo").read_text()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
+        "unknown CPU",
+    )
+    mem = next(
+        int(line.split()[1])
+        for line in pathlib.Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    system = "unknown system"
+    for line in pathlib.Path("/etc/os-release").read_text().splitlines():
+        if line.startswith("PRETTY_NAME="):
+            system = line.split("=", 1)[1].strip('"')
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {round(mem / 1024 / 1024)} GiB, {system}, "
+        f"kernel {os.uname().release}"
+    )
+
+
+def commit():
+    """The checkout's commit, marked when the benchmark or module_utils differ from it."""
+    head = sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=False)
+    status = sh(
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "status",
+            "--porcelain",
+            "--",
+            "bench/throughput/run.py",
+            "bench/throughput/driver.py",
+            "plugins/module_utils",
+        ],
+        check=False,
+    )
+    text = head.stdout.strip() or "unknown"
+    return text + (" with uncommitted changes" if status.stdout.strip() else "")
+
+
+def postfix_delay(offset):
+    """delay= percentiles of the window, through baseline_info's own log parser."""
     from ansible_collections.sbs.postfix.plugins.module_utils import _maillog  # noqa: PLC0415
 
     window = pexec("tail", "-c", f"+{offset + 1}", LOG).stdout.encode()
@@ -186,8 +251,7 @@ def latency_p95(offset):
     parser.begin_source()
     parser.feed_stream(io.BytesIO(window))
     mail = parser.result()
-    delay = mail["latency"]["delay"]
-    return delay.get("p95"), mail.get("delivered")
+    return mail["latency"]["delay"], mail.get("delivered")
 
 
 def point(senders, messages, size, ceiling=False):
@@ -205,81 +269,135 @@ def point(senders, messages, size, ceiling=False):
         "--timeout",
         "240",
     ]
+    for option, value in SENDER_OPTIONS.items():
+        argv += [f"--{option}", str(value)]
     if ceiling:
         argv.append("--ceiling")
     data = json.loads(pexec(*argv, timeout=300).stdout)
     data["loadavg_before"] = before
     if not ceiling:
         try:
-            data["p95_baseline_info"], data["delivered_baseline_info"] = latency_p95(offset)
+            delay, data["delivered_baseline_info"] = postfix_delay(offset)
+            for p in (50, 95, 99):
+                data[f"p{p}_baseline_info"] = delay.get(f"p{p}")
         except Exception as exc:  # the driver's own p95 stays; say why this one is missing
             data["p95_baseline_info"] = None
             data["baseline_info_error"] = str(exc)
     return data
 
 
-def median(values):
+def median(values, digits=1):
     values = [v for v in values if v is not None]
-    return round(statistics.median(values), 1) if values else None
+    return round(statistics.median(values), digits) if values else None
+
+
+# figures of each point: (key in a result, label, digits of the median); times in seconds
+RATES = [("rate", "msg/s", 1)]
+TIMES = [
+    ("banner_p50", "to banner p50", 4),
+    ("banner_p95", "to banner p95", 4),
+    ("to250_p50", "to 250 p50", 4),
+    ("to250_p95", "to 250 p95", 4),
+    ("to250_p99", "to 250 p99", 4),
+    ("delivery_p50", "first attempt to sink p50", 4),
+    ("delivery_p95", "first attempt to sink p95", 4),
+    ("p50_baseline_info", "`delay=` p50", 2),
+    ("p95_baseline_info", "`delay=` p95", 2),
+]
+# summed over the rounds
+COUNTS = [
+    ("messages", "messages"),
+    ("accepted", "accepted (250)"),
+    ("refused", "refused connections"),
+    ("timeouts", "time-outs"),
+    ("retries", "retries"),
+    ("dropped", "dropped connections"),
+    ("gave_up", "given up"),
+    ("lost", "lost"),
+]
+
+
+def paired(results, key, senders, size, digits):
+    """Medians per configuration and the median of the per-round ratios tuned / stock: both
+    measured back to back, so a busy moment of the shared machine weighs on both sides."""
+    rounds = {
+        config: {
+            r["round"]: r.get(key)
+            for r in results
+            if r["config"] == config and r["senders"] == senders and r["size"] == size
+        }
+        for config in ("stock", "tuned", "ceiling")
+    }
+    ratios = [
+        round(rounds["tuned"][n] / rounds["stock"][n], 2)
+        for n in sorted(rounds["stock"])
+        if rounds["stock"][n] and rounds["tuned"].get(n) is not None
+    ]
+    return {
+        "stock": median(rounds["stock"].values(), digits),
+        "tuned": median(rounds["tuned"].values(), digits),
+        "ceiling": median(rounds["ceiling"].values(), digits),
+        "ratio": round(statistics.median(ratios), 2) if ratios else None,
+        "ratios": ratios,
+        "stock_rounds": list(rounds["stock"].values()),
+        "tuned_rounds": list(rounds["tuned"].values()),
+    }
 
 
 def summarise(results, senders_list, sizes):
     rows = []
     for size in sizes:
         for senders in senders_list:
-
-            def pick(config, key="rate", s=senders, z=size):
-                return [
-                    r[key]
-                    for r in results
-                    if r["config"] == config and r["senders"] == s and r["size"] == z
-                ]
-
-            stock = median(pick("stock"))
-            tuned = median(pick("tuned"))
-            # tuned / stock of the same round: both measured back to back, so a busy moment of
-            # the shared machine weighs on both sides of each ratio
-            by_round = {
-                config: {
-                    r["round"]: r["rate"]
-                    for r in results
-                    if r["config"] == config and r["senders"] == senders and r["size"] == size
-                }
-                for config in ("stock", "tuned")
+            rate = paired(results, "rate", senders, size, 1)
+            row = {
+                "size": size,
+                "senders": senders,
+                # the names of the first summaries, kept
+                "stock": rate["stock"],
+                "tuned": rate["tuned"],
+                "ratio": rate["ratio"],
+                "ratios": rate["ratios"],
+                "ceiling": rate["ceiling"],
+                "stock_rounds": rate["stock_rounds"],
+                "tuned_rounds": rate["tuned_rounds"],
+                "stock_p95": paired(results, "p95_baseline_info", senders, size, 2)["stock"],
+                "tuned_p95": paired(results, "p95_baseline_info", senders, size, 2)["tuned"],
+                "figures": {
+                    key: paired(results, key, senders, size, digits) for key, _l, digits in TIMES
+                },
+                "counts": {
+                    config: {
+                        key: sum(
+                            r.get(key) or 0
+                            for r in results
+                            if (r["config"], r["senders"], r["size"]) == (config, senders, size)
+                        )
+                        for key, _label in COUNTS
+                    }
+                    for config in ("stock", "tuned", "ceiling")
+                },
             }
-            paired = [
-                round(by_round["tuned"][n] / by_round["stock"][n], 2)
-                for n in sorted(by_round["stock"])
-                if by_round["stock"][n] and by_round["tuned"].get(n)
-            ]
-            rows.append(
-                {
-                    "size": size,
-                    "senders": senders,
-                    "stock": stock,
-                    "tuned": tuned,
-                    "ratio": round(statistics.median(paired), 2) if paired else None,
-                    "ratios": paired,
-                    "ceiling": median(pick("ceiling")),
-                    "stock_p95": median(pick("stock", "p95_baseline_info")),
-                    "tuned_p95": median(pick("tuned", "p95_baseline_info")),
-                    "stock_rounds": pick("stock"),
-                    "tuned_rounds": pick("tuned"),
-                    "lost": sum(
-                        r["lost"] or 0
-                        for r in results
-                        if r["senders"] == senders and r["size"] == size
-                    ),
-                    "accepted": sum(
-                        r["accepted"] or 0
-                        for r in results
-                        if r["senders"] == senders
-                        and r["size"] == size
-                        and r["config"] != "ceiling"
-                    ),
-                }
-            )
+            row["lost"] = row["counts"]["stock"]["lost"] + row["counts"]["tuned"]["lost"]
+            row["lost"] += row["counts"]["ceiling"]["lost"]
+            row["accepted"] = row["counts"]["stock"]["accepted"]
+            row["accepted"] += row["counts"]["tuned"]["accepted"]
+            rows.append(row)
     return rows
+
+
+def seconds(value):
+    """A time for the tables: three significant digits, never an exponent."""
+    if value is None:
+        return "-"
+    text = format(value, ".3g")
+    return f"{value:.0f}" if "e" in text else text
+
+
+def pair(figure):
+    cell = f"{seconds(figure['stock'])} / {seconds(figure['tuned'])}"
+    if figure["ratio"] is not None:
+        cell += f" ({figure['ratio']}x)"
+    return cell
 
 
 def markdown(meta, rows, senders_list, sizes):
@@ -287,26 +405,31 @@ def markdown(meta, rows, senders_list, sizes):
     out = [BEGIN, "", "## Throughput", ""]
     out.append(
         f"Run {m['date']} with `bench/throughput/run.py --rounds {m['rounds']}` on "
-        f"{m['cpus']} CPUs, image `{m['image']}` (Postfix {m['postfix']}), {m['rounds']} "
+        f"{m['machine']}, image `{m['image']}` (Postfix {m['postfix']}), {m['rounds']} "
         "rounds, stock and tuned measured back to back at each point in alternating order, "
-        f"{m['minutes']} minutes in all. Load average of "
+        f"{m['minutes']} minutes in all, at commit `{m['commit']}`. Load average of "
         f"the machine during the run: {m['load_min']}-{m['load_max']} (the machine is shared "
         "with other work; ratios matter, not absolutes)."
     )
     out.append("")
     out.append(
-        "Messages/s end to end: from smtp-source's first connection until the queue is empty "
-        "and the smtp-sink holds every message Postfix accepted with 250. Rates are medians of "
-        "the rounds; ratio = the median of the per-round ratios tuned / stock (each pair "
-        "measured back to back). Ceiling = smtp-source straight into smtp-sink (no Postfix). "
-        "p95 = delivery delay (`delay=`) from Postfix's log, read with baseline_info's parser."
+        "The sender is the collection's own (`_smtpload`, what `sbs.postfix.smtp_load` runs), "
+        "the same for both configurations and the ceiling: N concurrent sessions, one message "
+        "per connection (as smtp-source without `-d`, which earlier runs used), "
+        f"{m['sender']}. "
+        "Messages/s end to end: accepted messages, from the first connection attempt until "
+        "the queue is empty and the smtp-sink holds every message Postfix accepted with 250 "
+        "(elapsed, per point, in the raw results). Values are medians "
+        "of the rounds; ratio = the median of the per-round ratios tuned / stock (each pair "
+        "measured back to back). Ceiling = the sender straight into smtp-sink (no Postfix): "
+        "the sender's own limit on this machine."
     )
     out.append("")
     out.append(
         "| size | senders | stock msg/s | tuned msg/s | ratio | ceiling msg/s "
-        "| p95 stock s | p95 tuned s | lost |"
+        "| ceiling to 250 p95 s | lost |"
     )
-    out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         cells = [
             f"{r['size'] // 1024} KB",
@@ -315,20 +438,57 @@ def markdown(meta, rows, senders_list, sizes):
             r["tuned"],
             r["ratio"],
             r["ceiling"],
-            r["stock_p95"],
-            r["tuned_p95"],
-            f"{r['lost']} of {r['accepted']}",
+            seconds(r["figures"]["to250_p95"]["ceiling"]),
+            f"{r['lost']} of {r['accepted'] + r['counts']['ceiling']['accepted']}",
         ]
+        out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    out.append("")
+    out.append(
+        "What the sender saw, beside what Postfix logs. Seconds, stock / tuned (ratio "
+        "tuned / stock). *To banner*: per connection, from `connect()` to the 220 greeting "
+        "(the listen-queue wait, SYN retransmissions). *To 250*: per message, from its first "
+        "attempt to the 250 after its data, retries included. *First attempt to sink*: per "
+        "message, from its first attempt to its arrival at the smtp-sink, which writes every "
+        "message to a file of its own (`-d`, on tmpfs); the file's mtime, matched to the "
+        "message by its `X-SBS-Load` header, is the arrival "
+        f"(resolution {m['sink_resolution']} s, the kernel's coarse clock tick, added to every "
+        "value so that none is below the truth). *`delay=`*: Postfix's own delivery delay from "
+        "its log (baseline_info's parser), which starts only once smtpd has accepted the "
+        "connection."
+    )
+    out.append("")
+    out.append("| size | senders | " + " | ".join(label for _k, label, _d in TIMES) + " |")
+    out.append("| ---: | ---: |" + " ---: |" * len(TIMES))
+    for r in rows:
+        cells = [f"{r['size'] // 1024} KB", r["senders"]]
+        cells += [pair(r["figures"][key]) for key, _l, _d in TIMES]
+        out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    out.append("")
+    out.append(
+        "Counts, summed over the rounds, stock / tuned. Refused: connection attempts that "
+        f"failed; time-outs: attempts that ran out of {m['timeouts']}; each is retried after "
+        f"{m['retry_pause']} s, at most {m['retries']} times (retries). Lost: accepted with 250 "
+        "but never at the sink."
+    )
+    out.append("")
+    out.append("| size | senders | " + " | ".join(label for _k, label in COUNTS) + " |")
+    out.append("| ---: | ---: |" + " ---: |" * len(COUNTS))
+    for r in rows:
+        cells = [f"{r['size'] // 1024} KB", r["senders"]]
+        cells += [f"{r['counts']['stock'][k]} / {r['counts']['tuned'][k]}" for k, _l in COUNTS]
         out.append("| " + " | ".join(str(c) for c in cells) + " |")
     out.append("")
     hi, mid = max(senders_list), sorted(senders_list)[len(senders_list) // 2]
     for size in sizes:
         by = {r["senders"]: r for r in rows if r["size"] == size}
-        if by.get(hi) and by.get(mid) and by[hi]["tuned"] and by[mid]["tuned"]:
+        if hi != mid and by.get(hi) and by.get(mid) and by[hi]["tuned"] and by[mid]["tuned"]:
             share = round(100 * by[hi]["tuned"] / by[mid]["tuned"])
+            to250 = by[hi]["figures"]["to250_p95"]
             out.append(
-                f"- {size // 1024} KB: at {hi} senders tuned/stock = {by[hi]['ratio']}; tuned at "
-                f"{hi} senders runs at {share}% of its own {mid}-sender rate."
+                f"- {size // 1024} KB: at {hi} senders tuned/stock = {by[hi]['ratio']} msg/s, "
+                f"time to 250 p95 {seconds(to250['stock'])} s stock, "
+                f"{seconds(to250['tuned'])} s tuned; tuned at {hi} senders runs at {share}% "
+                f"of its own {mid}-sender rate."
             )
     out.append("")
     out.append(
@@ -338,12 +498,14 @@ def markdown(meta, rows, senders_list, sizes):
     out.append("")
     out.extend(f"- {line}" for line in m["tuned_values"])
     out.append("")
-    out.append("Per-round rates (msg/s) and ratios, in run order:")
+    out.append("Per-round rates (msg/s), time to 250 p95 (s) and ratios, in run order:")
     out.append("")
     for r in rows:
+        to250 = r["figures"]["to250_p95"]
         out.append(
             f"- {r['size'] // 1024} KB, {r['senders']} senders: stock {r['stock_rounds']}, "
-            f"tuned {r['tuned_rounds']}, ratios {r['ratios']}"
+            f"tuned {r['tuned_rounds']}, ratios {r['ratios']}; to 250 p95 stock "
+            f"{to250['stock_rounds']}, tuned {to250['tuned_rounds']}, ratios {to250['ratios']}"
         )
     out.append("")
     out.append(f"Raw results: `{m['results_file']}`.")
@@ -428,8 +590,12 @@ def main(argv=None):
                     print(
                         f"round {rnd} {config:5} {size // 1024:>3} KB {senders:>3} senders: "
                         f"{data['rate']} msg/s, lost {data['lost']}, "
-                        f"p95 {data.get('p95_baseline_info')} s, "
-                        f"backlog {backlog}, load {data['loadavg_before']}",
+                        f"delay= p95 {data.get('p95_baseline_info')} s, "
+                        f"to 250 p95 {data['to250_p95']} s, "
+                        f"to sink p95 {data['delivery_p95']} s, "
+                        f"refused {data['refused']}, timeouts {data['timeouts']}, "
+                        f"backlog {backlog}, load {data['loadavg_before']}"
+                        + (f", sender: {data['sender_error']}" if data["sender_error"] else ""),
                         flush=True,
                     )
             for size in sizes:
@@ -439,7 +605,8 @@ def main(argv=None):
                     results.append(data)
                     print(
                         f"round {rnd} ceiling {size // 1024:>3} KB {senders:>3} senders: "
-                        f"{data['rate']} msg/s",
+                        f"{data['rate']} msg/s, to 250 p95 {data['to250_p95']} s"
+                        + (f", sender: {data['sender_error']}" if data["sender_error"] else ""),
                         flush=True,
                     )
     finally:
@@ -455,6 +622,22 @@ def main(argv=None):
         "image": args.image,
         "postfix": postfix,
         "cpus": os.cpu_count(),
+        "machine": machine(),
+        "commit": commit(),
+        "sender": (
+            f"connect time-out {SENDER_OPTIONS['connect-timeout']} s, reply time-out "
+            f"{SENDER_OPTIONS['reply-timeout']} s"
+        ),
+        "timeouts": (
+            f"the connect time-out ({SENDER_OPTIONS['connect-timeout']} s) or the reply "
+            f"time-out ({SENDER_OPTIONS['reply-timeout']} s)"
+        ),
+        "retries": SENDER_OPTIONS["retries"],
+        "retry_pause": SENDER_OPTIONS["retry-pause"],
+        "sender_options": SENDER_OPTIONS,
+        "sink_resolution": next(
+            (r["sink"]["resolution_seconds"] for r in results if r.get("sink")), None
+        ),
         "rounds": args.rounds,
         "minutes": round((time.time() - started) / 60, 1),
         "load_min": min(loads) if loads else None,
@@ -470,7 +653,8 @@ def main(argv=None):
     if args.update_docs:
         update_docs(section)
     lost = sum(r["lost"] or 0 for r in results)
-    return 1 if lost else 0
+    failed = [r for r in results if r.get("sender_error") or not r.get("drained")]
+    return 1 if lost or failed else 0
 
 
 if __name__ == "__main__":
