@@ -1,16 +1,19 @@
 # Copyright: (c) 2026, sbs.postfix maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filter that says whether a file on the host is what a role would write (logic in
-plugin_utils/_files.py)."""
+"""Filters that say whether a file on the host is what a role would write, and whether the
+controller directories a playbook writes to can be written (logic in plugin_utils/_files.py)."""
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._files import file_changes
+from ansible_collections.sbs.postfix.plugins.plugin_utils._files import (
+    controller_dir_problems,
+    file_changes,
+)
 
 
 class FilterModule:
     """sbs.postfix file filter."""
 
     def filters(self):
-        return {"file_changes": file_changes}
+        return {"file_changes": file_changes, "controller_dir_problems": controller_dir_problems}

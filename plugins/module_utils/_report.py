@@ -31,6 +31,10 @@ import os
 import re
 import urllib.parse
 
+from ansible_collections.sbs.postfix.plugins.module_utils._paths import (
+    can_create_in,
+    nearest_existing,
+)
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
     MAIN_PARAMETERS,
     MASTER_SERVICES,
@@ -488,7 +492,7 @@ def report_paths(dest, host):
 def _writable_directory_problem(path, what):
     if not os.path.isdir(path):
         return f"{what} {path} exists and is not a directory; remove it or choose another dest"
-    if not os.access(path, os.W_OK | os.X_OK):
+    if not can_create_in(path):
         return (
             f"{what} {path} is not writable by the user running Ansible on the controller; "
             "fix its permissions or choose another dest"
@@ -521,12 +525,10 @@ def destination_problems(dest, hosts):
         if os.path.isdir(index):
             problems.append(f"{index} is a directory; remove it so the index can be written")
         return problems
-    parent = os.path.dirname(os.path.abspath(dest))
-    while not os.path.lexists(parent):
-        parent = os.path.dirname(parent)
+    parent = nearest_existing(os.path.dirname(os.path.abspath(dest)))
     if not os.path.isdir(parent):
         return [f"cannot create dest {dest}: {parent} is not a directory; choose another dest"]
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not can_create_in(parent):
         return [
             f"cannot create dest {dest}: {parent} is not writable by the user running Ansible "
             "on the controller; create dest first or choose another"

@@ -13,6 +13,12 @@ not empty: a no-change run then makes no module call per file (issue 12).
 from __future__ import annotations
 
 import hashlib
+import os
+
+from ansible_collections.sbs.postfix.plugins.module_utils._paths import (
+    can_create_in,
+    nearest_existing,
+)
 
 
 def _sha1(content):
@@ -56,3 +62,29 @@ def file_changes(entry, content=None, owner=None, group=None, mode=None, *, kind
 def _mode(mode):
     value = mode if isinstance(mode, int) else int(str(mode), 8)
     return f"{value:04o}"
+
+
+def controller_dir_problems(dirs):
+    """One problem per directory the play would write on the controller but cannot.
+
+    :param dirs: ``[{"variable": name, "path": path}, ...]``: the variable that sets the path
+        is named in the problem, so the admin knows what to change.
+    :returns: a list of messages, empty when every directory exists and can be written, or can
+        be created (its nearest existing parent can be written). Nothing is left behind: the
+        probe is an anonymous temporary file.
+    """
+    problems = []
+    for entry in dirs:
+        variable, path = entry["variable"], str(entry["path"])
+        nearest = nearest_existing(path)
+        if not os.path.isdir(nearest):
+            why = f"{nearest} is not a directory"
+        elif not can_create_in(nearest):
+            why = f"no write permission on {nearest}"
+        else:
+            continue
+        problems.append(
+            f"{variable}: {path} cannot be written ({why}); set {variable} to a directory "
+            "this user can write"
+        )
+    return problems

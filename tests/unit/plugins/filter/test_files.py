@@ -61,3 +61,37 @@ def test_unreadable_state_is_written_rather_than_trusted():
 
 def test_registered():
     assert FilterModule().filters()["file_changes"] is file_changes
+
+
+def test_controller_dir_problems(tmp_path):
+    problems = FilterModule().filters()["controller_dir_problems"]
+    existing = tmp_path / "baselines"
+    existing.mkdir()
+    plain_file = tmp_path / "a-file"
+    plain_file.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    assert (
+        problems(
+            [
+                {"variable": "baseline_dir", "path": str(existing)},
+                # missing, but its parent can be written: created later
+                {"variable": "report_dir", "path": str(tmp_path / "reports" / "deeper")},
+            ]
+        )
+        == []
+    )
+    found = problems(
+        [
+            {"variable": "report_dir", "path": str(plain_file / "reports")},
+            {"variable": "baseline_dir", "path": "/proc/sbs-baselines"},
+        ]
+    )
+    assert found[0] == (
+        f"report_dir: {plain_file}/reports cannot be written ({plain_file} is not a directory); "
+        "set report_dir to a directory this user can write"
+    )
+    assert found[1].startswith("baseline_dir: /proc/sbs-baselines cannot be written (no write")
+    if os.geteuid() != 0:  # root may write a directory of mode 0500
+        locked.chmod(0o500)
+        assert len(problems([{"variable": "report_dir", "path": str(locked)}])) == 1
