@@ -67,7 +67,8 @@ REQUIRED = [
     "docs/examples/inventory/group_vars/mail.yml",
 ]
 # Never in the tarball, at any depth: development tooling, test output, caches, bytecode,
-# hidden files, and what a run from the checkout writes (DKIM zone snippets, baselines).
+# hidden files, and what a run from the checkout writes (DKIM zone snippets, baselines,
+# reports).
 FORBIDDEN_PARTS = {
     "bench",
     "molecule",
@@ -78,6 +79,7 @@ FORBIDDEN_PARTS = {
     "__pycache__",
     "dns-records",
     "baselines",
+    "reports",
 }
 FORBIDDEN_NAMES = ["*.pyc", "*.pyo", "*.retry", "*.tar.gz", ".*"]
 # JSON is a benchmark result or a stored baseline unless it is one of these.
