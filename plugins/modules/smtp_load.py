@@ -349,16 +349,15 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    # What shapes the load, checked and then used as given.
+    settings = {
+        name: p[name]
+        for name in ("count", "size", "sessions", "per_session", "rate", "retries", "retry_pause")
+    }
     try:
         target = _smtpload.resolve_target(p["host"], p["port"], allow_remote=p["allow_remote"])
         _smtpload.check_settings(
-            count=p["count"],
-            size=p["size"],
-            sessions=p["sessions"],
-            per_session=p["per_session"],
-            rate=p["rate"],
-            retries=p["retries"],
-            retry_pause=p["retry_pause"],
+            **settings,
             timeouts=(
                 ("connect_timeout", p["connect_timeout"]),
                 ("timeout", p["timeout"]),
@@ -393,13 +392,7 @@ def main():
         recipient=p["recipient"],
         target=target,
         sender=p["sender"],
-        count=p["count"],
-        size=p["size"],
-        sessions=p["sessions"],
-        per_session=p["per_session"],
-        rate=p["rate"],
-        retries=p["retries"],
-        retry_pause=p["retry_pause"],
+        **settings,
         connect_timeout=p["connect_timeout"],
         timeout=p["timeout"],
         run_id=p["run_id"],
