@@ -291,8 +291,7 @@ def median(values, digits=1):
     return round(statistics.median(values), digits) if values else None
 
 
-# figures of each point: (key in a result, label, digits of the median); times in seconds
-RATES = [("rate", "msg/s", 1)]
+# times of each point: (key in a result, label, digits of the median), seconds
 TIMES = [
     ("banner_p50", "to banner p50", 4),
     ("banner_p95", "to banner p95", 4),
