@@ -38,6 +38,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._paths import (
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
     MAIN_PARAMETERS,
     MASTER_SERVICES,
+    parse_utc,
 )
 
 SCHEMA = 1
@@ -604,19 +605,10 @@ def mail_hours(baseline):
     """Hours of log the mail part covers (its first to its last line in the window), or
     ``None`` when it has no mail part or no line."""
     sources = dig(baseline, ("mail", "sources")) or {}
-    first, last = _parse_time(sources.get("first")), _parse_time(sources.get("last"))
+    first, last = parse_utc(sources.get("first")), parse_utc(sources.get("last"))
     if first is None or last is None:
         return None
-    return max((last - first).total_seconds(), 60.0) / 3600.0
-
-
-def _parse_time(text):
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return max(last - first, 60.0) / 3600.0
 
 
 def window_basis(before, after):

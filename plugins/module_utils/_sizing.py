@@ -1025,7 +1025,9 @@ def _read_figures(baseline, table, where, problems):
     return figures
 
 
-def _parse_measured_at(value):
+def parse_utc(value):
+    """Epoch seconds of a ``YYYY-MM-DDTHH:MM:SSZ`` time (baseline_info writes every time so), or
+    ``None`` when ``value`` is not one."""
     try:
         return calendar.timegm(time.strptime(value, _ISO_UTC))
     except (TypeError, ValueError):
@@ -1083,7 +1085,7 @@ def read_baseline(value, label="baseline", min_messages=100, max_age_days=30, no
 
     problems = []
     measured_at = value["measured_at"]
-    epoch = _parse_measured_at(measured_at)
+    epoch = parse_utc(measured_at)
     if epoch is None:
         problems.append(
             f"{where}.measured_at must be an ISO 8601 UTC time such as 2026-11-28T15:00:00Z, "
@@ -1383,17 +1385,13 @@ def contribution(recommended, overridden, final):
     main.cf carries them as comments)."""
     reasons = {}
     stable = file_reasons(recommended, overridden)
-
-    def why(name):
-        return stable[name]
-
     main = {}
     for name in MAIN_PARAMETERS + [n for n in BASELINE_MAIN_PARAMETERS if n in final]:
         main[name] = final[name]
-        reasons[name] = why(name)
+        reasons[name] = stable[name]
     master = {}
     for name, services in MASTER_SERVICES.items():
         for service in services:
             master[service] = {"maxproc": final[name]}
-            reasons[f"{service} maxproc"] = why(name)
+            reasons[f"{service} maxproc"] = stable[name]
     return {"main": main, "master": master, "reasons": reasons}
