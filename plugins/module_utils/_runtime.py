@@ -847,7 +847,7 @@ def file_sha1(path):
 
 def read_file(path, warnings, root="/", getpwuid=pwd.getpwuid, getgrgid=grp.getgrgid):
     """The state of ``path`` (read under ``root``) as the ``files`` option returns it:
-    ``{exists, type, mode, owner, group, size, sha1}``.
+    ``{exists, type, mode, owner, group, size, mtime, sha1}``.
 
     Symbolic links are followed: the state is the target's (a link to a missing target does
     not exist). A missing path has ``exists`` false and every other field ``None``. When
@@ -856,7 +856,7 @@ def read_file(path, warnings, root="/", getpwuid=pwd.getpwuid, getgrgid=grp.getg
     computed for a regular file; one that cannot be read gets ``None`` and a warning.
     """
     full = os.path.join(root, path.lstrip("/"))
-    unknown = dict.fromkeys(("type", "mode", "owner", "group", "size", "sha1"))
+    unknown = dict.fromkeys(("type", "mode", "owner", "group", "size", "mtime", "sha1"))
     try:
         st = os.stat(full)
     except (FileNotFoundError, NotADirectoryError):
@@ -878,6 +878,7 @@ def read_file(path, warnings, root="/", getpwuid=pwd.getpwuid, getgrgid=grp.getg
         "owner": owner_name(st.st_uid, getpwuid),
         "group": group_name(st.st_gid, getgrgid),
         "size": st.st_size,
+        "mtime": st.st_mtime,
         "sha1": sha1,
     }
 

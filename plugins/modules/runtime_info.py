@@ -496,6 +496,7 @@ runtime:
           owner: root
           group: root
           size: 1042
+          mtime: 1764500000.25
           sha1: 2aae6c35c94fcfb415dbe95f408b9ce91ee846ed
         /etc/opendkim/keys:
           exists: true
@@ -504,6 +505,7 @@ runtime:
           owner: opendkim
           group: opendkim
           size: 4096
+          mtime: 1764400000.0
           sha1: null
         /etc/opendkim/TrustedHosts:
           exists: false
@@ -512,6 +514,7 @@ runtime:
           owner: null
           group: null
           size: null
+          mtime: null
           sha1: null
       contains:
         exists:
@@ -533,6 +536,10 @@ runtime:
         size:
           description: Size in bytes.
           type: int
+        mtime:
+          description: Last modification, in seconds since the epoch (a float), so a role can
+            tell a compiled database older than its source (an interrupted run).
+          type: float
         sha1:
           description: Hex sha1 of a regular file's bytes, the C(checksum) of
             M(ansible.builtin.stat), comparable with C(content | hash('sha1')); null for

@@ -968,6 +968,7 @@ def test_read_files_of_a_real_tree(tree):
         "owner": ME,
         "group": MY_GROUP,
         "size": len(data),
+        "mtime": (tree / "etc/opendkim.conf").stat().st_mtime,
         "sha1": hashlib.sha1(data).hexdigest(),
     }
     keys = files["/etc/opendkim/keys"]
@@ -979,7 +980,7 @@ def test_read_files_of_a_real_tree(tree):
     )
     # A link is followed: the target's state, as copy/template with follow=true write it.
     assert files["/etc/opendkim/conf-link"] == files["/etc/opendkim.conf"]
-    missing = dict.fromkeys(("type", "mode", "owner", "group", "size", "sha1"))
+    missing = dict.fromkeys(("type", "mode", "owner", "group", "size", "mtime", "sha1"))
     assert files["/etc/opendkim/dangling"] == {"exists": False, **missing}
     assert files["/etc/nosuch.conf"] == {"exists": False, **missing}
     assert files["/etc/opendkim.conf/below-a-file"] == {"exists": False, **missing}
@@ -1122,6 +1123,7 @@ def test_files_contents_and_units_in_the_same_collect(host):
             "owner": ME,
             "group": MY_GROUP,
             "size": 0,
+            "mtime": (host.root / "etc/postfix/main.cf").stat().st_mtime,
             "sha1": hashlib.sha1(b"").hexdigest(),
         }
     }
