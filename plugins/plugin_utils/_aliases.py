@@ -102,20 +102,28 @@ def resolve(aliases, name):
     return sorted(set(terminals)), loop
 
 
-def _local_domains(parameters, fqdn):
-    """mydestination's domains, $myhostname and $mydomain expanded, lower case."""
+def _domains(parameters, fqdn, parameter, default):
+    """A domain-list parameter's domains, $myhostname and $mydomain expanded, lower case; a
+    table, a file or another parameter is left out (not known here)."""
     hostname = parameters.get("myhostname") or fqdn or ""
     domain = parameters.get("mydomain") or hostname.partition(".")[2]
-    value = parameters.get("mydestination", "$myhostname, localhost.$mydomain, localhost")
+    value = parameters.get(parameter) or default
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(item) for item in value)
-    found = set()
+    found = []
     for item in re.split(r"[\s,]+", str(value)):
         name = item.replace("${myhostname}", hostname).replace("$myhostname", hostname)
         name = name.replace("${mydomain}", domain).replace("$mydomain", domain)
         if name and "$" not in name and ":" not in name and "/" not in name:
-            found.add(name.lower().rstrip("."))
+            found.append(name.lower().rstrip("."))
     return found
+
+
+def _local_domains(parameters, fqdn):
+    """mydestination's domains: the mail this host delivers itself."""
+    return set(
+        _domains(parameters, fqdn, "mydestination", "$myhostname, localhost.$mydomain, localhost")
+    )
 
 
 def report_addresses(dkim_domains=None, dkim_dmarc_rua=None):
@@ -215,6 +223,23 @@ def alias_problems(
 
     local = _local_domains(parameters or {}, fqdn)
     delimiter = (parameters or {}).get("recipient_delimiter") or ""
+
+    # local(8) hands a local name it does not find in the aliases back to Postfix as
+    # name@$myorigin: where myorigin is not one of this host's own domains, the name leaves the
+    # host (a hosted domain's mailbox provider, a virtual alias domain) instead of reaching the
+    # user's mailbox. Debian's /etc/mailname (a file) is not read here.
+    origin = _domains(parameters or {}, fqdn, "myorigin", "$myhostname")
+    if origin and origin[0] not in local:
+        suggestion = "localhost" if "localhost" in local else (sorted(local) or ["$myhostname"])[0]
+        for name, targets in aliases.items():
+            for target in targets:
+                if target_kind(target) == "name" and (target == name or target not in aliases):
+                    failures.append(
+                        f"{_where(name, admin, root_alias)}: {target!r} is a mailbox on this "
+                        f"host, but Postfix delivers it as {target}@{origin[0]} (myorigin), a "
+                        "domain this host does not deliver itself (mydestination); write "
+                        f"{target}@{suggestion}"
+                    )
     for variable, address in reports or []:
         lpart, _, domain = address.rpartition("@")
         if domain.lower().rstrip(".") not in local:

@@ -221,3 +221,45 @@ def test_default_mydestination_uses_fqdn():
         "failures": [],
         "warnings": [],
     }
+
+
+# The server scenario's own mistake, seen in its Molecule run: myorigin = $mydomain, a virtual
+# alias domain, so root -> sbsadmin went to sbsadmin@example.test and bounced.
+def test_mailbox_name_under_a_myorigin_this_host_does_not_deliver_is_refused():
+    params = dict(
+        PARAMS, myorigin="$mydomain", mydestination="$myhostname, localhost.$mydomain, localhost"
+    )
+    merged = merge_aliases(SBS, {}, ["alice", "admin@example.net"])
+    result = alias_problems(merged, {}, ["alice", "admin@example.net"], USERS, parameters=params)
+    assert result["failures"] == [
+        "server_root_alias: 'alice' is a mailbox on this host, but Postfix delivers it as "
+        "alice@example.test (myorigin), a domain this host does not deliver itself "
+        "(mydestination); write alice@localhost"
+    ]
+    # Written with a local domain, or with myorigin one of the host's own domains: accepted.
+    merged = merge_aliases(SBS, {}, ["alice@localhost", "admin@example.net"])
+    assert (
+        alias_problems(
+            merged, {}, ["alice@localhost", "admin@example.net"], USERS, parameters=params
+        )["failures"]
+        == []
+    )
+    params_local = dict(params, mydestination="$myhostname, $mydomain, localhost")
+    merged = merge_aliases(SBS, {}, ["alice", "admin@example.net"])
+    assert (
+        alias_problems(merged, {}, ["alice", "admin@example.net"], USERS, parameters=params_local)[
+            "failures"
+        ]
+        == []
+    )
+
+
+def test_default_root_mailbox_under_a_foreign_myorigin_names_the_default():
+    params = dict(PARAMS, myorigin="example.org")
+    result = alias_problems(merge_aliases(SBS, {}, None), {}, None, USERS, parameters=params)
+    # postmaster, abuse, hostmaster and webmaster all end in root's mailbox: each is named.
+    assert result["failures"]
+    assert all(
+        line.startswith("server_aliases.") and "root@example.org (myorigin)" in line
+        for line in result["failures"]
+    )
