@@ -468,6 +468,10 @@ KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
                 "key_content": KEY_PEM.replace("PRIVATE", "EC PRIVATE"),
             }
         ],
+        [
+            {"name": "mail.example.com", "source": "certbot"},
+            {"name": "mail-rsa", "source": "certbot", "lineage": "mail.example.com-0001"},
+        ],
     ],
 )
 def test_certificate_entries_accepted(entries):
@@ -507,6 +511,24 @@ def test_certificate_entries_accepted(entries):
                 "key_type": "ecdsa",
             },
             "tls_certificates[0].key_type only applies to source 'selfsigned'",
+        ),
+        (
+            {
+                "name": "a",
+                "source": "path",
+                "certificate_path": "/c",
+                "key_path": "/k",
+                "lineage": "a",
+            },
+            "tls_certificates[0].lineage only applies to source 'certbot'",
+        ),
+        (
+            {"name": "a", "source": "certbot", "lineage": "../../etc"},
+            "tls_certificates[0].lineage: '../../etc' must be the name of a directory under live/",
+        ),
+        (
+            {"name": "a", "source": "certbot", "key_path": "/k"},
+            "tls_certificates[0].key_path only applies to source 'path', this entry has 'certbot'",
         ),
         (
             {
@@ -562,7 +584,8 @@ def test_certificate_problems_never_quote_the_key():
 
 def test_empty_certificate_list_explains_the_sources():
     (problem,) = tls.certificate_problems([])
-    assert "'path'" in problem and "'content'" in problem and "'selfsigned'" in problem
+    for source in ("'path'", "'certbot'", "'content'", "'selfsigned'"):
+        assert source in problem
 
 
 def test_duplicate_names():
@@ -573,6 +596,25 @@ def test_duplicate_names():
     assert tls.certificate_problems(entries) == [
         "tls_certificates[1].name: 'lab' is already used by tls_certificates[0]"
     ]
+
+
+def test_certificate_files_of_a_certbot_lineage():
+    # Checked in certbot's live/ directory; Postfix reads the copy the deploy hook makes.
+    assert tls.certificate_files(
+        {"name": "mail-ecdsa", "source": "certbot", "lineage": "mail.example.com"},
+        "/etc/postfix/tls/",
+        "/srv/certbot/",
+    ) == {
+        "key_file": "/srv/certbot/live/mail.example.com/privkey.pem",
+        "certificate_file": "/srv/certbot/live/mail.example.com/fullchain.pem",
+        "chain_files": ["/etc/postfix/tls/mail-ecdsa.pem"],
+        "installed_file": "/etc/postfix/tls/mail-ecdsa.pem",
+        "lineage": "mail.example.com",
+    }
+    # Without a lineage the entry's name is the lineage; certbot's default directory.
+    files = tls.certificate_files({"name": "mx.example.org", "source": "certbot"}, "/t")
+    assert files["key_file"] == "/etc/letsencrypt/live/mx.example.org/privkey.pem"
+    assert files["chain_files"] == ["/t/mx.example.org.pem"]
 
 
 def test_certificate_files_per_source():

@@ -194,3 +194,66 @@ def test_a_missing_lab_certificate_is_to_be_generated():
         "will not trust it. Use source 'path' or 'content' with a CA-issued certificate in "
         "production."
     ]
+
+
+LIVE = "/etc/letsencrypt/live/mail.example.test"
+
+
+def test_paths_of_a_certbot_entry_are_its_live_files():
+    entries = [{"name": "le", "source": "certbot", "lineage": "mail.example.test"}]
+    assert tls.inspection_paths(entries, DIRECTORY) == {
+        "files": [f"{LIVE}/fullchain.pem", f"{LIVE}/privkey.pem"],
+        "contents": [f"{LIVE}/fullchain.pem"],
+        "public_keys": [f"{LIVE}/privkey.pem"],
+    }
+    other = tls.inspection_paths(entries, DIRECTORY, "/srv/le")
+    assert other["public_keys"] == ["/srv/le/live/mail.example.test/privkey.pem"]
+
+
+def test_a_current_certbot_lineage_is_checked_live_and_read_from_the_copy(ec_key):
+    entries = [{"name": "le-ecdsa", "source": "certbot", "lineage": "mail.example.test"}]
+    runtime = runtime_for(
+        {
+            f"{LIVE}/fullchain.pem": (make_certificate(ec_key), "0644", False),
+            f"{LIVE}/privkey.pem": (_pem(ec_key), "0600", True),
+        }
+    )
+    result = tls.inspection(entries, DIRECTORY, runtime, HOST, DEFAULTS)
+    assert result["problems"] == []
+    (entry,) = result["inspected"]
+    assert entry["key_matches"] is True
+    assert entry["key_type"] == "ECC"
+    assert entry["chain_files"] == [f"{DIRECTORY}/le-ecdsa.pem"]
+    assert entry["installed_file"] == f"{DIRECTORY}/le-ecdsa.pem"
+    assert entry["lineage"] == "mail.example.test"
+    assert entry["renewal"] == []
+    assert tls.certificate_summary(entry).endswith(
+        f"files {DIRECTORY}/le-ecdsa.pem copied from certbot lineage mail.example.test"
+    )
+
+
+def test_a_missing_or_broken_certbot_lineage_names_the_lineage(rsa_key, ec_key):
+    entries = [
+        {"name": "gone", "source": "certbot", "lineage": "gone.example.test"},
+        {"name": "broken", "source": "certbot", "lineage": "mail.example.test"},
+    ]
+    runtime = runtime_for(
+        {
+            "/etc/letsencrypt/live/gone.example.test/fullchain.pem": (None, None, False),
+            "/etc/letsencrypt/live/gone.example.test/privkey.pem": (None, None, True),
+            # A renewal that left a key of another certificate: refused before anything changes.
+            f"{LIVE}/fullchain.pem": (make_certificate(rsa_key), "0644", False),
+            f"{LIVE}/privkey.pem": (_pem(ec_key), "0600", True),
+        }
+    )
+    result = tls.inspection(entries, DIRECTORY, runtime, HOST, DEFAULTS)
+    assert result["problems"] == [
+        "tls_certificates[0].lineage: /etc/letsencrypt/live/gone.example.test/fullchain.pem does "
+        "not exist on mx1: obtain the certificate first (certbot certonly --cert-name "
+        "gone.example.test ..., see the tls role README)",
+        "tls_certificates[0].lineage: /etc/letsencrypt/live/gone.example.test/privkey.pem does "
+        "not exist on mx1: obtain the certificate first (certbot certonly --cert-name "
+        "gone.example.test ..., see the tls role README)",
+        "tls_certificates[1] (broken): the private key does not match the certificate (subject "
+        "mx1.example.test): check privkey.pem and fullchain.pem of lineage mail.example.test",
+    ]
