@@ -36,7 +36,7 @@ def target_kind(target):
     if not isinstance(target, str):
         return None
     if "@" in target:
-        local, _, domain = target.rpartition("@")
+        local, domain = target.rsplit("@", 1)
         return "address" if _LOCAL.match(local) and _is_domain(domain) else None
     return "name" if _NAME.match(target) else None
 
@@ -190,7 +190,7 @@ def alias_problems(
         return {"failures": failures, "warnings": warnings}
 
     for name in sorted(aliases):
-        _, loop = resolve(aliases, name)
+        loop = resolve(aliases, name)[1]
         if loop:
             failures.append(
                 f"{_where(name, admin, root_alias)}: alias loop {' -> '.join(loop)}; "
@@ -200,7 +200,7 @@ def alias_problems(
         return {"failures": failures, "warnings": warnings}
 
     for name in ("root", "postmaster"):
-        terminals, _ = resolve(aliases, name)
+        terminals = resolve(aliases, name)[0]
         if terminals == ["root"]:
             where = _where(name, admin, root_alias) if name in aliases else f"{VARIABLE}.{name}"
             warnings.append(
@@ -241,7 +241,7 @@ def alias_problems(
                         f"{target}@{suggestion}"
                     )
     for variable, address in reports or []:
-        lpart, _, domain = address.rpartition("@")
+        lpart, domain = address.rsplit("@", 1) if "@" in address else ("", address)
         if domain.lower().rstrip(".") not in local:
             continue
         lpart = lpart.lower()
