@@ -14,6 +14,7 @@ together, never raised one at a time.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import MIB, os_reserve
@@ -136,7 +137,15 @@ def seconds(variable, value, problems):
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def _whole(value):
+    """An integer, or digits as text (an inventory may quote them), as int; else unchanged."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
 def _port(variable, value, problems):
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
         problems.append(f"{variable}: {value!r} is not a TCP port. Allowed: 1 to 65535.")
         return None
@@ -144,6 +153,7 @@ def _port(variable, value, problems):
 
 
 def _count(variable, value, problems, low=1):
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         problems.append(f"{variable}: {value!r} is not a whole number. Allowed: {low} or more.")
         return None
@@ -176,7 +186,8 @@ def _check_workers(variables, limit, problems):
     value = variables.get("rspamd_workers")
     if value is None:
         return None
-    if _count("rspamd_workers", value, problems) is None:
+    value = _count("rspamd_workers", value, problems)
+    if value is None:
         return None
     if value > limit["value"]:
         problems.append(
@@ -228,6 +239,34 @@ def _check_headers(variables, problems):
             "Allowed: " + ", ".join(HEADERS) + "."
         )
     return [h for h in headers if h in HEADERS]
+
+
+def _check_dns_servers(variables, problems):
+    """``rspamd_dns_servers``: addresses, optionally with a port (``192.0.2.53``,
+    ``192.0.2.53:53``, ``[2001:db8::53]:53``), as rspamd's ``nameserver`` wants them."""
+    servers = variables.get("rspamd_dns_servers")
+    allowed = "IP addresses, optionally with a port (192.0.2.53, 192.0.2.53:53, [2001:db8::53]:53)"
+    if not isinstance(servers, list):
+        problems.append(f"rspamd_dns_servers: {servers!r} is not a list. Allowed: {allowed}.")
+        return []
+    found = []
+    for index, server in enumerate(servers):
+        text = str(server).strip()
+        match = re.match(r"^\[([0-9A-Fa-f:.]+)\](?::([0-9]+))?$", text) or re.match(
+            r"^([0-9.]+)(?::([0-9]+))?$", text
+        )
+        address, port = (match.group(1), match.group(2) or "53") if match else (text, "53")
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            parsed = None
+        if parsed is None or not 0 < int(port) < 65536:
+            problems.append(
+                f"rspamd_dns_servers[{index}]: {server!r} is not valid. Allowed: {allowed}."
+            )
+            continue
+        found.append(f"[{parsed}]:{port}" if parsed.version == 6 else f"{parsed}:{port}")
+    return found
 
 
 def milter_entry(port, action, timeouts):
@@ -306,8 +345,8 @@ def rspamd_plan(variables, hardware):
         ``mem_total`` in bytes).
     :returns: ``problems`` (a list of messages, each naming its variable), ``workers`` and
         ``worker_limit`` (``{value, reason, inputs}``), ``milter`` (the smtpd_milters item),
-        ``timeouts`` (seconds by variable), ``headers`` and ``contribution`` (empty when there
-        are problems).
+        ``timeouts`` (seconds by variable), ``headers``, ``dns_servers`` (``address:port``) and
+        ``contribution`` (empty when there are problems).
     """
     problems = []
     cpus = int(hardware["cpus"])
@@ -330,6 +369,7 @@ def rspamd_plan(variables, hardware):
     _check_ports(variables, problems)
     timeouts = _check_timeouts(variables, problems)
     headers = _check_headers(variables, problems)
+    dns_servers = _check_dns_servers(variables, problems)
     filter_enabled = variables.get("rspamd_content_filter_enabled")
     if not isinstance(filter_enabled, bool):
         problems.append(f"rspamd_content_filter_enabled: {filter_enabled!r} is not a boolean.")
@@ -346,12 +386,13 @@ def rspamd_plan(variables, hardware):
         "worker_limit": limit,
         "timeouts": timeouts,
         "headers": headers,
+        "dns_servers": dns_servers,
         "milter": None,
         "contribution": {},
     }
     if problems:
         return result
-    port = variables["rspamd_milter_port"]
+    port = _whole(variables["rspamd_milter_port"])
     milter = milter_entry(port, action, timeouts)
     result["milter"] = milter
     result["contribution"] = _contribution(variables, milter, maxproc, action)
@@ -380,8 +421,8 @@ def _contribution(variables, milter, maxproc, action):
         "reasons": reasons,
     }
     if variables.get("rspamd_content_filter_enabled"):
-        filter_port = variables["rspamd_content_filter_port"]
-        reinject_port = variables["rspamd_content_filter_reinject_port"]
+        filter_port = _whole(variables["rspamd_content_filter_port"])
+        reinject_port = _whole(variables["rspamd_content_filter_reinject_port"])
         contribution["main"]["content_filter"] = f"{FILTER_TRANSPORT}:[127.0.0.1]:{filter_port}"
         contribution["services"] = content_filter_services(filter_port, reinject_port, maxproc)
         reasons["content_filter"] = (

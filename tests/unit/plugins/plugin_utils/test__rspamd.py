@@ -33,6 +33,7 @@ DEFAULTS = {
     "rspamd_proxy_timeout": "60s",
     "rspamd_scan_local_submissions": True,
     "rspamd_headers": ["x-spamd-result", "x-rspamd-server", "x-rspamd-queue-id"],
+    "rspamd_dns_servers": [],
     "rspamd_content_filter_enabled": False,
     "rspamd_content_filter_port": 10024,
     "rspamd_content_filter_reinject_port": 10025,
@@ -109,8 +110,9 @@ def test_defaults_have_no_problem_and_size_from_the_hardware():
     }
 
 
-def test_inventory_worker_count_within_the_limit_wins():
-    result = plan(rspamd_workers=3)
+@pytest.mark.parametrize("value", [3, "3"])
+def test_inventory_worker_count_within_the_limit_wins(value):
+    result = plan(rspamd_workers=value)
     assert result["workers"]["value"] == 3
     assert result["workers"]["reason"] == "rspamd_workers (inventory)"
 
@@ -239,4 +241,13 @@ def test_content_filter_maxproc_checked_only_when_enabled():
     problems = plan(rspamd_content_filter_enabled=True, rspamd_content_filter_maxproc=0)["problems"]
     assert problems == [
         "rspamd_content_filter_maxproc: 0 is not a whole number. Allowed: 1 or more."
+    ]
+
+
+def test_dns_servers_get_a_port_and_bad_ones_are_named():
+    result = plan(rspamd_dns_servers=["127.0.0.1", "192.0.2.53:5353", "[2001:db8::53]", "ns1"])
+    assert result["dns_servers"] == ["127.0.0.1:53", "192.0.2.53:5353", "[2001:db8::53]:53"]
+    assert result["problems"] == [
+        "rspamd_dns_servers[3]: 'ns1' is not valid. Allowed: IP addresses, optionally with a "
+        "port (192.0.2.53, 192.0.2.53:53, [2001:db8::53]:53)."
     ]
