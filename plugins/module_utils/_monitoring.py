@@ -561,11 +561,13 @@ def summary_subject(host, events):
 
 
 def mail_message(host, sender, recipients, events, results, now):
-    """The alert mail (RFC 5322 text, for ``sendmail -t -i``), or ``None`` without events."""
+    """The alert mail (RFC 5322 text, for ``sendmail -t -i``), or ``None`` without events.
+    ``sender``: the From address, empty for sendmail's default."""
     if not events:
         return None
-    lines = [
-        f"From: {sender}",
+    # without a sender, sendmail writes From: for the user the check runs as (root)
+    lines = [f"From: {sender}"] if sender else []
+    lines += [
         "To: " + ", ".join(recipients),
         "Subject: " + summary_subject(host, events),
         "Date: " + time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(now)),
