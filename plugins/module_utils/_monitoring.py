@@ -150,7 +150,7 @@ def dump_state(state):
 # ---------------------------------------------------------------------------------------------
 
 
-def result(check, status, value=None, threshold=None, unit="", message=""):
+def result(check, status, value=None, threshold=None, *, unit="", message=""):
     """One check's outcome. ``status``: ``firing``, ``ok`` or ``unknown``."""
     return {
         "check": check,
@@ -165,18 +165,17 @@ def result(check, status, value=None, threshold=None, unit="", message=""):
 def above(check, value, threshold, unit, what):
     """``firing`` when ``value`` is above ``threshold``; ``unknown`` when it was not read."""
     if value is None:
-        return result(check, "unknown", None, threshold, unit, f"{what}: not measured")
+        return result(check, "unknown", None, threshold, unit=unit, message=f"{what}: not measured")
     firing = value > threshold
     relation = "above" if firing else "at or below"
+    text = f"{what} is {_fmt(value)} {unit}, {relation} the threshold {_fmt(threshold)} {unit}"
     return result(
         check,
         "firing" if firing else "ok",
         value,
         threshold,
-        unit,
-        f"{what} is {_fmt(value)} {unit}, {relation} the threshold {_fmt(threshold)} {unit}".replace(
-            "  ", " "
-        ),
+        unit=unit,
+        message=text.replace("  ", " "),
     )
 
 
@@ -247,13 +246,17 @@ def check_filesystem(fs, cfg):
 
 
 def check_master(pid):
-    """Postfix's master(8): ``pid`` from :func:`_sysinfo.read_master_pid` (``None``: not running)."""
+    """Postfix's master(8): ``pid`` from :func:`_sysinfo.read_master_pid` (``None``: it is not
+    running)."""
     if pid is None:
-        return result("master_down", "firing", 0, 1, "", "Postfix's master process is not running")
-    return result("master_down", "ok", 1, 1, "", f"Postfix's master process is running (PID {pid})")
+        return result(
+            "master_down", "firing", 0, 1, message="Postfix's master process is not running"
+        )
+    message = f"Postfix's master process is running (PID {pid})"
+    return result("master_down", "ok", 1, 1, message=message)
 
 
-def spike(count, minutes, history, factor, floor, key):
+def spike(count, minutes, history, *, factor, floor, key):
     """The spike rule. ``count``: events of kind ``key`` in this interval of ``minutes``;
     ``history``: earlier intervals (``{"minutes", key: n}``), newest last, already cut to the
     ones that count. Returns ``(firing, rate, average_rate)`` in events per minute."""
@@ -281,9 +284,9 @@ def check_spikes(interval, history, cfg):
             count,
             interval["minutes"],
             recent,
-            float(cfg["spike_factor"]),
-            cfg["spike_min_count"],
-            key,
+            factor=float(cfg["spike_factor"]),
+            floor=cfg["spike_min_count"],
+            key=key,
         )
         out.append(
             result(
@@ -291,10 +294,11 @@ def check_spikes(interval, history, cfg):
                 "firing" if firing else "ok",
                 count,
                 cfg["spike_min_count"],
-                key,
-                f"{count} {word} in the last {_fmt(interval['minutes'])} min ({_fmt(rate)}/min); "
-                f"average of the {len(recent)} runs before: {_fmt(average)}/min; a spike is at least "
-                f"{cfg['spike_min_count']} and above {_fmt(cfg['spike_factor'])} times the average",
+                unit=key,
+                message=f"{count} {word} in the last {_fmt(interval['minutes'])} min "
+                f"({_fmt(rate)}/min); average of the {len(recent)} runs before: "
+                f"{_fmt(average)}/min; a spike is at least {cfg['spike_min_count']} and above "
+                f"{_fmt(cfg['spike_factor'])} times the average",
             )
         )
     return out
@@ -321,8 +325,8 @@ def check_certificates(certificates, now, cfg):
         "firing" if firing else "ok",
         round(days, 2),
         limit,
-        "days",
-        f"TLS certificate {first['path']} {state} ({when}); the threshold is {limit} days",
+        unit="days",
+        message=f"TLS certificate {first['path']} {state} ({when}); the threshold is {limit} days",
     )
 
 
@@ -333,7 +337,12 @@ def check_log_silent(last_line, history, now, active, cfg):
     limit = cfg["log_silent_seconds"]
     if last_line is None:
         return result(
-            "log_silent", "unknown", None, limit, "seconds", "mail log: no Postfix line seen yet"
+            "log_silent",
+            "unknown",
+            None,
+            limit,
+            unit="seconds",
+            message="mail log: no Postfix line seen yet",
         )
     silent = max(0, int(now - last_line))
     received = sum(entry.get("received", 0) for entry in history)
@@ -345,10 +354,10 @@ def check_log_silent(last_line, history, now, active, cfg):
         "firing" if firing else "ok",
         silent,
         limit,
-        "seconds",
-        f"the last Postfix log line is {silent} s old ({since}); {received} messages received "
-        f"in the last {HISTORY_SECONDS // 3600} h; the threshold is {limit} s on a host that "
-        f"received at least {cfg['log_silent_min_messages']}",
+        unit="seconds",
+        message=f"the last Postfix log line is {silent} s old ({since}); {received} messages "
+        f"received in the last {HISTORY_SECONDS // 3600} h; the threshold is {limit} s on a "
+        f"host that received at least {cfg['log_silent_min_messages']}",
     )
 
 
@@ -560,7 +569,7 @@ def summary_subject(host, events):
     return f"[sbs.postfix] {host}: " + "; ".join(parts)
 
 
-def mail_message(host, sender, recipients, events, results, now):
+def mail_message(host, sender, recipients, events, *, results, now):
     """The alert mail (RFC 5322 text, for ``sendmail -t -i``), or ``None`` without events.
     ``sender``: the From address, empty for sendmail's default."""
     if not events:
@@ -651,7 +660,8 @@ METRICS = (
     (
         "sbs_postfix_interval_delivery_delay_seconds",
         "gauge",
-        "Delivery delay (delay=) of the deliveries in the last window: quantile 0.5, 0.95 and 1 (max), seconds",
+        "Delivery delay (delay=) of the deliveries in the last window, seconds: "
+        "quantile 0.5, 0.95 and 1 (the longest)",
     ),
     (
         "sbs_postfix_alert_firing",

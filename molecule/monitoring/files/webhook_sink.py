@@ -11,7 +11,7 @@ PORT = int(sys.argv[2])
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (the name http.server calls)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         number = len(os.listdir(DIRECTORY)) + 1
         with open(os.path.join(DIRECTORY, f"{number}.json"), "wb") as handle:

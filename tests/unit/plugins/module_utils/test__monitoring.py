@@ -133,17 +133,17 @@ def test_spike_rule_against_the_time_weighted_average():
         {"minutes": 5, "bounced": 1},
     ]
     # average 4 / 20 min = 0.2/min; 12 in 5 min = 2.4/min > 3 x 0.2
-    assert m.spike(12, 5, history, 3.0, 10, "bounced") == (True, 2.4, 0.2)
+    assert m.spike(12, 5, history, factor=3.0, floor=10, key="bounced") == (True, 2.4, 0.2)
     # below the floor: never a spike, however quiet the history
-    assert m.spike(9, 5, [], 3.0, 10, "bounced")[0] is False
+    assert m.spike(9, 5, [], factor=3.0, floor=10, key="bounced")[0] is False
     # at the floor with no history: the floor alone decides
-    assert m.spike(10, 5, [], 3.0, 10, "bounced")[0] is True
+    assert m.spike(10, 5, [], factor=3.0, floor=10, key="bounced")[0] is True
     # a busy history: 12 in 5 min is not three times 2/min
     busy = [{"minutes": 5, "bounced": 10}] * 6
-    assert m.spike(12, 5, busy, 3.0, 10, "bounced")[0] is False
+    assert m.spike(12, 5, busy, factor=3.0, floor=10, key="bounced")[0] is False
     # exactly three times the average is not above it
-    assert m.spike(30, 5, busy, 3.0, 10, "bounced")[0] is False
-    assert m.spike(31, 5, busy, 3.0, 10, "bounced")[0] is True
+    assert m.spike(30, 5, busy, factor=3.0, floor=10, key="bounced")[0] is False
+    assert m.spike(31, 5, busy, factor=3.0, floor=10, key="bounced")[0] is True
 
 
 def test_spike_reads_only_the_last_spike_intervals():
@@ -225,7 +225,7 @@ def test_log_silent_only_on_a_host_that_carries_mail():
 
 
 def test_alert_once_then_nothing_then_clear_once():
-    firing = [m.result("queue_total", "firing", 3, 2, "messages", "3 > 2")]
+    firing = [m.result("queue_total", "firing", 3, 2, unit="messages", message="3 > 2")]
     active, events = m.transitions({}, firing, NOW)
     assert [(e["kind"], e["check"]) for e in events] == [("alert", "queue_total")]
     assert active["queue_total"]["since"] == NOW
@@ -238,7 +238,7 @@ def test_alert_once_then_nothing_then_clear_once():
     kept, events = m.transitions(again, unknown, NOW + 600)
     assert events == []
     assert kept == active
-    ok = [m.result("queue_total", "ok", 0, 2, "messages", "0 <= 2")]
+    ok = [m.result("queue_total", "ok", 0, 2, unit="messages", message="0 <= 2")]
     cleared, events = m.transitions(kept, ok, NOW + 900)
     assert [(e["kind"], e["since"]) for e in events] == [("clear", NOW)]
     assert cleared == {}
@@ -365,20 +365,22 @@ def test_master_down_when_the_pid_is_stale(host):
 
 
 def test_mail_and_webhook_say_what_started_and_what_cleared():
-    results = [m.result("queue_total", "firing", 3, 2, "messages", "the mail queue is 3")]
+    results = [
+        m.result("queue_total", "firing", 3, 2, unit="messages", message="the mail queue is 3")
+    ]
     events = [
         m._event("alert", results[0], NOW),
         m._event("clear", m.result("master_down", "ok"), NOW - 60),
     ]
     text = m.mail_message(
-        "mx1", "root@mx1", ["ops@example.org", "b@example.org"], events, results, NOW
+        "mx1", "root@mx1", ["ops@example.org", "b@example.org"], events, results=results, now=NOW
     )
     head, _sep, body = text.partition("\n\n")
     assert "To: ops@example.org, b@example.org" in head
     assert "Subject: [sbs.postfix] mx1: ALERT queue_total; CLEAR master_down" in head
     assert "Auto-Submitted: auto-generated" in head
     assert "ALERT queue_total: the mail queue is 3" in body
-    assert m.mail_message("mx1", "root@mx1", ["a@b.c"], [], results, NOW) is None
+    assert m.mail_message("mx1", "root@mx1", ["a@b.c"], [], results=results, now=NOW) is None
     hook = json.loads(m.webhook_body("mx1", events, results, NOW))
     assert hook["firing"] == ["queue_total"]
     assert [e["kind"] for e in hook["events"]] == ["alert", "clear"]
