@@ -25,28 +25,20 @@ _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 _LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 _DURATION_RE = re.compile(r"^[0-9]+[smhdw]?$")
-_HOST_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
-
-
-def _address_or_name(text):
-    """An IP address as Postfix writes it in a nexthop ([addr]), or a host name."""
-    try:
-        ip = ipaddress.ip_address(str(text))
-    except ValueError:
-        return None if not _HOST_RE.match(str(text)) else str(text)
-    return f"ipv6:{ip}" if ip.version == 6 else str(ip)
 
 
 def peer_address(peer):
     """The address the other hosts reach `peer` at: topology_address, else ansible_host when it
-    is an IP address, else the inventory name (resolved by each host: /etc/hosts or DNS)."""
-    for value in (peer.get("topology_address"), peer.get("ansible_host")):
+    is an IP address, else the default IPv4 address in the host's facts (gathered in the same
+    run), else the inventory name (resolved by each host: /etc/hosts or DNS)."""
+    if peer.get("topology_address"):
+        return str(peer["topology_address"])
+    for value in (peer.get("ansible_host"), peer.get("fact_address")):
         if value:
             try:
                 return str(ipaddress.ip_address(str(value)))
             except ValueError:
-                if value == peer.get("topology_address"):
-                    return str(value)
+                continue
     return str(peer["host"])
 
 
@@ -83,7 +75,9 @@ def layout_of(settings, group_names):
     groups = settings.get("topology_groups") or {}
     if layout is not None:
         if layout not in LAYOUTS:
-            problems.append(f"topology_layout: {layout!r} must be one of {', '.join(LAYOUTS)} or null")
+            problems.append(
+                f"topology_layout: {layout!r} must be one of {', '.join(LAYOUTS)} or null"
+            )
             return None, problems
         return layout, problems
     member = [name for name in LAYOUTS if groups.get(name) in (group_names or [])]
@@ -123,7 +117,9 @@ def _check_recipients(recipients, domains):
         if not isinstance(address, str) or not local or not _LOCAL_RE.match(local):
             problems.append(f"{where}: {address!r} is not an address (local-part@domain)")
         elif domain.lower() not in domains:
-            problems.append(f"{where}: {address} is not in one of topology_domains ({', '.join(domains)})")
+            problems.append(
+                f"{where}: {address} is not in one of topology_domains ({', '.join(domains)})"
+            )
         elif address.lower() in good:
             problems.append(f"{where}: {address} is listed twice")
         else:
@@ -184,8 +180,8 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
     """Check one host's topology input and plan its part.
 
     settings: the role's variables (topology_*). group_names: the host's groups.
-    peers: {layout: [{host, topology_address, ansible_host}]} for every layout group, from
-    the inventory. tuning_lmtp_maxproc: the lmtp/unix maxproc the tuning role sized, or None.
+    peers: {layout: [{host, topology_address, ansible_host, fact_address}]} for every layout
+    group, from the inventory and the hosts' facts. tuning_lmtp_maxproc: the lmtp/unix maxproc the tuning role sized, or None.
     Returns {layout, problems, contribution, etrn, backend, reasons}.
     """
     peers = peers or {}
@@ -208,7 +204,9 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
             f"topology_recipients: empty; a {layout} accepts mail only for recipients that exist,"
             " so it never accepts what the back-end would bounce (no backscatter)"
         )
-    port, port_problems = _positive_int(settings.get("topology_smtp_port", 25), "topology_smtp_port", False)
+    port, port_problems = _positive_int(
+        settings.get("topology_smtp_port", 25), "topology_smtp_port", False
+    )
     problems += port_problems
     if port is not None and port > 65535:
         problems.append(f"topology_smtp_port: {port} must be a TCP port, 1 to 65535")
@@ -217,7 +215,11 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
     addresses = {name: [peer_address(p) for p in peers.get(name) or []] for name in LAYOUTS}
     recipient_table = inline_table((address, "OK") for address in recipients)
     contribution = {"main_required": {}, "main": {}, "main_append": {}, "reasons": {}}
-    req, main, reasons = contribution["main_required"], contribution["main"], contribution["reasons"]
+    req, main, reasons = (
+        contribution["main_required"],
+        contribution["main"],
+        contribution["reasons"],
+    )
 
     if layout in ("frontend", "backup_mx"):
         target = "backend" if layout == "frontend" else "frontend"
@@ -237,7 +239,9 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
             "topology_recipients: unknown recipients are refused at RCPT time, never bounced later (no backscatter)"
         )
         reasons["transport_maps"] = (
-            "topology: the domains go to the back-ends" if layout == "frontend" else "topology: queued mail goes to the primary MX"
+            "topology: the domains go to the back-ends"
+            if layout == "frontend"
+            else "topology: queued mail goes to the primary MX"
         )
 
     if layout == "frontend":
@@ -248,29 +252,47 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         unresolved = [a for a in addresses["frontend"] if _client_key(a) is None]
         if unresolved:
             problems.append(
-                "topology_address: the front-ends " + ", ".join(unresolved) + " have no IP address in the"
+                "topology_address: the front-ends "
+                + ", ".join(unresolved)
+                + " have no IP address in the"
                 " inventory; the backup MX lets only their addresses ask for its queue (ETRN)"
             )
-        for name in ("topology_backup_queue_lifetime", "topology_backup_minimal_backoff_time",
-                     "topology_backup_maximal_backoff_time", "topology_backup_queue_run_delay"):
+        for name in (
+            "topology_backup_queue_lifetime",
+            "topology_backup_minimal_backoff_time",
+            "topology_backup_maximal_backoff_time",
+            "topology_backup_queue_run_delay",
+        ):
             problems += _check_duration(settings.get(name), name)
         req["fast_flush_domains"] = ["$relay_domains"]
         req["smtpd_etrn_restrictions"] = (
-            ["permit_mynetworks"] + [f"check_client_access inline:{{{k}=OK}}" for k in primaries] + ["reject"]
+            ["permit_mynetworks"]
+            + [f"check_client_access inline:{{{k}=OK}}" for k in primaries]
+            + ["reject"]
         )
         main["maximal_queue_lifetime"] = settings.get("topology_backup_queue_lifetime")
         main["minimal_backoff_time"] = settings.get("topology_backup_minimal_backoff_time")
         main["maximal_backoff_time"] = settings.get("topology_backup_maximal_backoff_time")
         main["queue_run_delay"] = settings.get("topology_backup_queue_run_delay")
-        reasons["fast_flush_domains"] = "the primary asks for the queued mail of its domains with ETRN when it starts"
-        reasons["smtpd_etrn_restrictions"] = "only the primary MX (the front-ends) may ask for the queue"
-        reasons["maximal_queue_lifetime"] = "a backup MX holds the primary's mail through a long outage"
-        reasons["minimal_backoff_time"] = "retry the primary soon after an outage, should its ETRN not arrive"
+        reasons["fast_flush_domains"] = (
+            "the primary asks for the queued mail of its domains with ETRN when it starts"
+        )
+        reasons["smtpd_etrn_restrictions"] = (
+            "only the primary MX (the front-ends) may ask for the queue"
+        )
+        reasons["maximal_queue_lifetime"] = (
+            "a backup MX holds the primary's mail through a long outage"
+        )
+        reasons["minimal_backoff_time"] = (
+            "retry the primary soon after an outage, should its ETRN not arrive"
+        )
         reasons["maximal_backoff_time"] = "never wait longer than this for a primary that is back"
         reasons["queue_run_delay"] = "deferred mail is looked at as often as the shortest backoff"
 
     if layout == "backend":
-        net_problems, nets = _check_networks(settings.get("topology_backend_clients", []), "topology_backend_clients")
+        net_problems, nets = _check_networks(
+            settings.get("topology_backend_clients", []), "topology_backend_clients"
+        )
         problems += net_problems
         if not addresses["frontend"]:
             problems.append(
@@ -281,12 +303,20 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         unresolved = [a for a in addresses["frontend"] if _client_key(a) is None]
         if unresolved:
             problems.append(
-                "topology_address: the front-ends " + ", ".join(unresolved) + " have no IP address in the"
+                "topology_address: the front-ends "
+                + ", ".join(unresolved)
+                + " have no IP address in the"
                 " inventory; the back-end accepts only from their addresses"
             )
-        maxproc, maxproc_problems = _positive_int(settings.get("topology_lmtp_maxproc"), "topology_lmtp_maxproc")
+        maxproc, maxproc_problems = _positive_int(
+            settings.get("topology_lmtp_maxproc"), "topology_lmtp_maxproc"
+        )
         problems += maxproc_problems
-        if maxproc is not None and tuning_lmtp_maxproc is not None and maxproc != tuning_lmtp_maxproc:
+        if (
+            maxproc is not None
+            and tuning_lmtp_maxproc is not None
+            and maxproc != tuning_lmtp_maxproc
+        ):
             problems.append(
                 f"topology_lmtp_maxproc: {maxproc} differs from the lmtp/unix maxproc {tuning_lmtp_maxproc}"
                 " the tuning role sized; leave it null to use the sizing, or set both"
@@ -298,12 +328,16 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         req["virtual_transport"] = f"lmtp:unix:{LMTP_SOCKET}"
         keys = clients + [client_table_key(n) for n in nets]
         req["smtpd_client_restrictions"] = (
-            ["permit_mynetworks"] + [f"check_client_access inline:{{{k}=OK}}" for k in keys] + ["reject"]
+            ["permit_mynetworks"]
+            + [f"check_client_access inline:{{{k}=OK}}" for k in keys]
+            + ["reject"]
         )
         reasons["virtual_mailbox_domains"] = "topology_domains: delivered here, into Dovecot"
         reasons["virtual_mailbox_maps"] = "topology_recipients: the mailboxes that exist"
         reasons["virtual_transport"] = "Dovecot LMTP, its socket inside Postfix's queue directory"
-        reasons["smtpd_client_restrictions"] = "a back-end accepts only from its front-ends and mynetworks"
+        reasons["smtpd_client_restrictions"] = (
+            "a back-end accepts only from its front-ends and mynetworks"
+        )
         if effective is not None:
             main["lmtp_destination_concurrency_limit"] = effective
             reasons["lmtp_destination_concurrency_limit"] = (
@@ -319,4 +353,3 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
 
     plan["contribution"] = {k: v for k, v in contribution.items() if v}
     return plan
-

@@ -31,7 +31,11 @@ def send_one(host, sender, rcpt, body):
             if code != 250:
                 return {"stage": stage, "code": code, "text": text.decode()}
     except smtplib.SMTPResponseException as exc:
-        return {"stage": stage, "code": exc.smtp_code, "text": exc.smtp_error.decode(errors="replace")}
+        return {
+            "stage": stage,
+            "code": exc.smtp_code,
+            "text": exc.smtp_error.decode(errors="replace"),
+        }
     except (OSError, smtplib.SMTPException) as exc:
         return {"stage": stage, "code": None, "text": str(exc)}
     return None
