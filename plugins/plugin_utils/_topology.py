@@ -18,6 +18,7 @@ import ipaddress
 import re
 
 LAYOUTS = ("frontend", "backend", "backup_mx")
+_TARGETS = {"backend": "the back-ends", "frontend": "the primary MX (the front-ends)"}
 # The Dovecot LMTP socket inside Postfix's queue directory: relative, so the lmtp(8) client
 # reaches it chrooted or not.
 LMTP_SOCKET = "private/dovecot-lmtp"
@@ -140,14 +141,15 @@ def _check_networks(networks, variable):
             continue
         if net.prefixlen == 0:
             problems.append(
-                f"{variable}[{index}]: {text} lets every host on the Internet hand mail to the back-end;"
-                " a back-end accepts only from its front-ends and its own networks"
+                f"{variable}[{index}]: {text} lets every host on the Internet hand mail"
+                " to the back-end; a back-end accepts only from its front-ends and its own networks"
             )
             continue
-        if net.version == 4 and net.prefixlen % 8 or net.version == 6 and net.num_addresses > 1:
+        if (net.version == 4 and net.prefixlen % 8) or (net.version == 6 and net.num_addresses > 1):
             problems.append(
-                f"{variable}[{index}]: {text} is not a single address or an IPv4 network of /8, /16 or /24;"
-                " check_client_access matches only those (put other networks in server_mynetworks)"
+                f"{variable}[{index}]: {text} is not a single address or an IPv4 network"
+                " of /8, /16 or /24; check_client_access matches only those"
+                " (put other networks in server_mynetworks)"
             )
             continue
         good.append(net)
@@ -181,7 +183,8 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
 
     settings: the role's variables (topology_*). group_names: the host's groups.
     peers: {layout: [{host, topology_address, ansible_host, fact_address}]} for every layout
-    group, from the inventory and the hosts' facts. tuning_lmtp_maxproc: the lmtp/unix maxproc the tuning role sized, or None.
+    group, from the inventory and the hosts' facts.
+    tuning_lmtp_maxproc: the lmtp/unix maxproc the tuning role sized, or None.
     Returns {layout, problems, contribution, etrn, backend, reasons}.
     """
     peers = peers or {}
@@ -226,7 +229,7 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         if not addresses[target]:
             problems.append(
                 f"topology_groups.{target}: group {groups.get(target)!r} has no hosts;"
-                f" a {layout} relays {'to the back-ends' if target == 'backend' else 'to the primary MX (the front-ends)'}"
+                f" a {layout} relays to {_TARGETS[target]}"
             )
         nexthops = ",".join(_nexthop(a, port or 25) for a in addresses[target])
         req["relay_domains"] = domains
@@ -236,7 +239,8 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         ]
         reasons["relay_domains"] = "the domains of topology_domains, relayed by this " + layout
         reasons["relay_recipient_maps"] = (
-            "topology_recipients: unknown recipients are refused at RCPT time, never bounced later (no backscatter)"
+            "topology_recipients: unknown recipients are refused at RCPT time,"
+            " never bounced later (no backscatter)"
         )
         reasons["transport_maps"] = (
             "topology: the domains go to the back-ends"
@@ -318,9 +322,9 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
             and maxproc != tuning_lmtp_maxproc
         ):
             problems.append(
-                f"topology_lmtp_maxproc: {maxproc} differs from the lmtp/unix maxproc {tuning_lmtp_maxproc}"
-                " the tuning role sized; leave it null to use the sizing, or set both"
-                " through server_master_overrides"
+                f"topology_lmtp_maxproc: {maxproc} differs from the lmtp/unix maxproc"
+                f" {tuning_lmtp_maxproc} the tuning role sized; leave it null to use the sizing,"
+                " or set both through server_master_overrides"
             )
         effective = maxproc if maxproc is not None else tuning_lmtp_maxproc
         req["virtual_mailbox_domains"] = domains
@@ -341,7 +345,8 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         if effective is not None:
             main["lmtp_destination_concurrency_limit"] = effective
             reasons["lmtp_destination_concurrency_limit"] = (
-                "every LMTP delivery goes to one destination (the Dovecot socket): as many at once as lmtp maxproc"
+                "every LMTP delivery goes to one destination (the Dovecot socket):"
+                " as many at once as lmtp maxproc"
             )
             if maxproc is not None and tuning_lmtp_maxproc is None:
                 contribution["master"] = {"lmtp/unix": {"maxproc": maxproc}}
