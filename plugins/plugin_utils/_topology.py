@@ -259,7 +259,9 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
                 "topology_address: the front-ends "
                 + ", ".join(unresolved)
                 + " have no IP address in the"
-                " inventory; the backup MX lets only their addresses ask for its queue (ETRN)"
+                " inventory or facts; the backup MX lets only their addresses ask for its queue"
+                " (ETRN). Set topology_address for them (a run with --limit has only its own"
+                " host's facts)"
             )
         for name in (
             "topology_backup_queue_lifetime",
@@ -310,7 +312,8 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
                 "topology_address: the front-ends "
                 + ", ".join(unresolved)
                 + " have no IP address in the"
-                " inventory; the back-end accepts only from their addresses"
+                " inventory or facts; the back-end accepts only from their addresses. Set"
+                " topology_address for them (a run with --limit has only its own host's facts)"
             )
         maxproc, maxproc_problems = _positive_int(
             settings.get("topology_lmtp_maxproc"), "topology_lmtp_maxproc"
