@@ -24,26 +24,30 @@ HOLD=${2:-30}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$ROOT/bench/outage/results/$STAMP.json
 cd "$ROOT"
-molecule destroy -s topology >/dev/null
-trap 'molecule destroy -s topology >/dev/null' EXIT
-molecule create -s topology >/dev/null
-molecule prepare -s topology >/dev/null
-molecule converge -s topology >/dev/null
+# BENCH_REUSE=1: use the scenario's containers as `molecule converge -s topology` left them,
+# and leave them; otherwise build them and destroy them at the end.
+if [ "${BENCH_REUSE:-0}" != 1 ]; then
+  molecule destroy -s topology >/dev/null
+  trap 'molecule destroy -s topology >/dev/null' EXIT
+  molecule create -s topology >/dev/null
+  molecule prepare -s topology >/dev/null
+  molecule converge -s topology >/dev/null
+fi
 # Molecule's ephemeral directory of the scenario holds the inventory it generated.
 INVENTORY=$(ls -td "$HOME"/.ansible/tmp/molecule.*.topology/inventory 2>/dev/null | head -1)
-{
-  echo "{\"date\": \"$STAMP\", \"machine\": \"$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")\","
-  echo " \"count\": $COUNT, \"hold_s\": $HOLD, \"runs\": ["
-} >"$OUT"
-first=1
+LINES=$(mktemp)
 for variant in stock backoff tuned; do
-  line=$(ansible-playbook -i "$INVENTORY" bench/outage/outage.yml \
-    -e "bench_variant=$variant bench_count=$COUNT bench_hold=$HOLD" | sed -n 's/.*BENCH_RESULT \(.*\)"$/\1/p' | tail -1)
-  line=${line//\\\"/\"}
-  echo "$variant: $line"
-  [ $first -eq 1 ] || echo "," >>"$OUT"
-  first=0
-  echo "$line" >>"$OUT"
+  ansible-playbook -i "$INVENTORY" bench/outage/outage.yml \
+    -e "bench_variant=$variant bench_count=$COUNT bench_hold=$HOLD bench_out=$LINES" >/dev/null
+  echo "$variant: $(tail -1 "$LINES")"
 done
-echo "]}" >>"$OUT"
+MACHINE="$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), load average at end $(cut -d' ' -f1 /proc/loadavg)"
+python3 - "$LINES" "$OUT" "$STAMP" "$MACHINE" "$COUNT" "$HOLD" <<'PY'
+import json, sys
+lines, out, stamp, machine, count, hold = sys.argv[1:]
+runs = [json.loads(line) for line in open(lines) if line.strip()]
+json.dump({"date": stamp, "machine": machine, "count": int(count), "hold_s": int(hold), "runs": runs},
+          open(out, "w"), indent=1)
+PY
+rm -f "$LINES"
 echo "results: $OUT"
