@@ -364,12 +364,11 @@ def _move_contributed(table, problems, checked):
     return moved
 
 
-def _contributed_override(table, set_by, contributor, key, override, moved):
-    """Apply one role's ``master`` override, refusing a value another role set differently."""
-    where = f"sbs_postfix_contributions.{contributor}.master.{key}"
+def _contributed_override(table, set_by, where, key, override):
+    """Apply one role's ``master`` override (``where`` names it, ``key`` is the service it
+    addresses after the moves), refusing a value another role set differently."""
     if isinstance(override, dict) and "private" in override and override.get(MOVE_KEY) is None:
         fail(f"{where}.private", "is only allowed with move_to", "maxproc, enabled, options")
-    key = moved.get(key, key)
     service = table.get(where, key)
     options = (override.get("options") or {}) if isinstance(override, dict) else {}
     for option, value in options.items():
@@ -465,8 +464,9 @@ def merge_master(defaults, services=None, overrides=None, contributions=None, op
     for contributor, data in checked.items():
         for key, override in data.get("master", {}).items():
             if not _lost(moved.get(key, key), table, problems):
+                where = f"sbs_postfix_contributions.{contributor}.master.{key}"
                 with problems.check():
-                    _contributed_override(table, set_by, contributor, key, override, moved)
+                    _contributed_override(table, set_by, where, moved.get(key, key), override)
     for key, override in overrides.items():
         where = f"server_master_overrides.{key}"
         if not _lost(moved.get(key, key), table, problems):
