@@ -443,7 +443,7 @@ def contribution(settings, postfix, config_directory="/etc/postfix"):
         ),
         ("reject_unknown_client_hostname", settings.get("inbound_reject_unknown_client_hostname")),
     ]
-    if any(wanted for _, wanted in client):
+    if any(wanted for _restriction, wanted in client):
         main["smtpd_client_restrictions"] = _restrictions(
             {"list": ["permit_mynetworks", "permit_sasl_authenticated"]}, "list", client
         )

@@ -346,7 +346,7 @@ def _move_contributed(table, problems, checked):
             where = f"sbs_postfix_contributions.{contributor}.master.{key}.{MOVE_KEY}"
             with problems.check():
                 target = override[MOVE_KEY]
-                name, _, kind = str(target).partition("/")
+                name, kind = str(target).partition("/")[::2]
                 if not isinstance(target, str):
                     fail(where, f"{target!r} is not a string", 'a "name/type" such as smtpd/pass')
                 check_service(where, {"name": name, "type": kind})
