@@ -40,17 +40,30 @@ def send(source, subject="sbs inbound probe", body="hello", sender=SENDER):
 
 
 def pregreet(source):
-    """Send EHLO before postscreen's greeting, then read until the server closes."""
+    """Send EHLO before postscreen's greeting, then read until the server closes. postscreen
+    drops the connection with unread input from the client, so the kernel may answer with a
+    reset (and discard the 521 it had queued): a reset counts as closed."""
     received = b""
     with socket.create_connection((HOST, 25), timeout=30, source_address=(source, 0)) as conn:
         conn.sendall(b"EHLO pregreet.example.test\r\n")
         started = time.monotonic()
         while time.monotonic() - started < 20:
-            chunk = conn.recv(4096)
+            try:
+                chunk = conn.recv(4096)
+            except ConnectionResetError:
+                return {
+                    "received": received.decode(errors="replace"),
+                    "closed": True,
+                    "reset": True,
+                }
             if not chunk:
-                return {"received": received.decode(errors="replace"), "closed": True}
+                return {
+                    "received": received.decode(errors="replace"),
+                    "closed": True,
+                    "reset": False,
+                }
             received += chunk
-    return {"received": received.decode(errors="replace"), "closed": False}
+    return {"received": received.decode(errors="replace"), "closed": False, "reset": False}
 
 
 def main():
