@@ -46,6 +46,12 @@ SERVICE_KEYS = (
     "enabled",
 )
 OVERRIDE_KEYS = ("maxproc", "enabled", "options")
+# Only a contribution may move a service (docs/handoff.md): postscreen takes smtp/inet and the
+# smtpd that was there moves to smtpd/pass, with every override addressed to smtp/inet. A move
+# may also set the service's private flag (a pass service postscreen hands clients to must be
+# private: postscreen connects to private/smtpd).
+MOVE_KEY = "move_to"
+MOVE_KEYS = (MOVE_KEY, "private")
 _SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
 _COMMAND_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 # Column widths of Debian's master.cf, so a rendered file reads like the stock one.
@@ -245,16 +251,16 @@ def service_listen_backlog(maxproc, default_process_limit, somaxconn=None):
 # The merge
 
 
-def _apply_override(where, service, override):
+def _apply_override(where, service, override, allowed=OVERRIDE_KEYS):
     if not isinstance(override, dict):
         fail(
             where,
             f"{override!r} is not a dictionary",
-            "a dictionary with maxproc, enabled, options",
+            "a dictionary with " + ", ".join(allowed),
         )
-    unknown = sorted(set(override) - set(OVERRIDE_KEYS))
+    unknown = sorted(set(override) - set(allowed))
     if unknown:
-        fail(where, f"unknown key(s) {', '.join(unknown)}", ", ".join(OVERRIDE_KEYS))
+        fail(where, f"unknown key(s) {', '.join(unknown)}", ", ".join(allowed))
     if "maxproc" in override:
         service.maxproc = _number(where, override["maxproc"], "maxproc")
     if "enabled" in override:
@@ -299,6 +305,14 @@ class _Table:
         # Replacing keeps the service's place, as editing master.cf in place would.
         self.services[checked.key] = checked
 
+    def move(self, key, name, kind):
+        """Give service ``key`` the name and type ``name``/``kind``, keeping its place."""
+        service = self.services[key]
+        service.name, service.type = name, kind
+        self.services = {
+            (service.key if old == key else old): value for old, value in self.services.items()
+        }
+
     def get(self, where, key):
         if key not in self.services:
             fail(where, f"no master.cf service {key}", "one of " + ", ".join(self.services))
@@ -318,9 +332,43 @@ def _lost(key, table, problems):
     return key not in table.services and str(key).partition("/")[0] in problems.failed
 
 
-def _contributed_override(table, set_by, contributor, key, override):
-    """Apply one role's ``master`` override, refusing a value another role set differently."""
-    where = f"sbs_postfix_contributions.{contributor}.master.{key}"
+def _move_contributed(table, problems, checked):
+    """The contributions' moves, ``master: {"smtp/inet": {"move_to": "smtpd/pass"}}``: the
+    service keeps its fields and its place under the new ``name/type``, and its old key is free
+    for a service the contribution adds. Returns ``{old key: new key}``; overrides addressed to
+    the old key (any role's, the admin's) are applied to the moved service, because they were
+    written for that program (the smtpd on port 25), not for whatever takes its place."""
+    moved = {}
+    for contributor, data in checked.items():
+        for key, override in data.get("master", {}).items():
+            if not isinstance(override, dict) or override.get(MOVE_KEY) is None:
+                continue
+            where = f"sbs_postfix_contributions.{contributor}.master.{key}.{MOVE_KEY}"
+            with problems.check():
+                target = override[MOVE_KEY]
+                name, kind = str(target).partition("/")[::2]
+                if not isinstance(target, str):
+                    fail(where, f"{target!r} is not a string", 'a "name/type" such as smtpd/pass')
+                check_service(where, {"name": name, "type": kind})
+                if key in moved:
+                    fail(where, f"{key} is moved by another role already", "one move per service")
+                if target in table.services:
+                    fail(where, f"service {target} is already defined", "a name/type nobody uses")
+                service = table.get(where, key)
+                if "private" in override:
+                    service.private = _flag(
+                        where.rpartition(".")[0], override["private"], "private"
+                    )
+                table.move(key, name, kind)
+                moved[key] = target
+    return moved
+
+
+def _contributed_override(table, set_by, where, key, override):
+    """Apply one role's ``master`` override (``where`` names it, ``key`` is the service it
+    addresses after the moves), refusing a value another role set differently."""
+    if isinstance(override, dict) and "private" in override and override.get(MOVE_KEY) is None:
+        fail(f"{where}.private", "is only allowed with move_to", "maxproc, enabled, options")
     service = table.get(where, key)
     options = (override.get("options") or {}) if isinstance(override, dict) else {}
     for option, value in options.items():
@@ -342,7 +390,7 @@ def _contributed_override(table, set_by, contributor, key, override):
                 "one maxproc per service across roles",
             )
         set_by[(key, "maxproc")] = SetBy(where, str(override["maxproc"]))
-    _apply_override(where, service, override)
+    _apply_override(where, service, override, OVERRIDE_KEYS + MOVE_KEYS)
 
 
 def _add_contributed(table, problems, checked, own):
@@ -381,9 +429,10 @@ def merge_master(defaults, services=None, overrides=None, contributions=None, op
     :param optional: the server role's optional services (submission, smtps, LMTP transport),
         added after the defaults and before everything else. A contribution's service with the
         same ``name/type`` is left out: the admin asked for the server role's definition.
-    :param contributions: ``sbs_postfix_contributions``; their ``services`` are added and their
-        ``master`` overrides applied before the admin's (the admin wins; two roles that set the
-        same option differently fail).
+    :param contributions: ``sbs_postfix_contributions``; their ``master`` moves are made first,
+        then their ``services`` are added and their ``master`` overrides applied before the
+        admin's (the admin wins; two roles that set the same option differently fail).
+        Overrides addressed to a moved service's old key follow it.
     :returns: list of ``Service`` (disabled ones dropped).
     :raises ConfigError: holding every problem found, not only the first.
     """
@@ -405,6 +454,7 @@ def merge_master(defaults, services=None, overrides=None, contributions=None, op
     for contributor in sorted(contributions):
         with problems.check():
             checked[contributor] = check_contribution(contributor, contributions[contributor])
+    moved = _move_contributed(table, problems, checked)
     _add_contributed(table, problems, checked, own)
     for index, service in enumerate(services or []):
         with problems.check(_service_name(service)):
@@ -413,14 +463,15 @@ def merge_master(defaults, services=None, overrides=None, contributions=None, op
     set_by: dict[tuple[str, str], SetBy] = {}
     for contributor, data in checked.items():
         for key, override in data.get("master", {}).items():
-            if not _lost(key, table, problems):
+            if not _lost(moved.get(key, key), table, problems):
+                where = f"sbs_postfix_contributions.{contributor}.master.{key}"
                 with problems.check():
-                    _contributed_override(table, set_by, contributor, key, override)
+                    _contributed_override(table, set_by, where, moved.get(key, key), override)
     for key, override in overrides.items():
         where = f"server_master_overrides.{key}"
-        if not _lost(key, table, problems):
+        if not _lost(moved.get(key, key), table, problems):
             with problems.check():
-                _apply_override(where, table.get(where, key), override)
+                _apply_override(where, table.get(where, moved.get(key, key)), override)
     problems.raise_any()
     return [service for service in table.services.values() if service.enabled]
 

@@ -564,3 +564,116 @@ def test_master_reports_every_contributed_override_problem():
         "sbs_postfix_contributions.b.master.smtp/inet.maxproc",
         "sbs_postfix_contributions.b.master.bounce/unix",
     ]
+
+
+# ---------------------------------------------------------------- moving a service (postscreen)
+
+POSTSCREEN = {
+    "master": {"smtp/inet": {"move_to": "smtpd/pass", "private": None}},
+    "services": [
+        {
+            "name": "smtp",
+            "type": "inet",
+            "private": False,
+            "chroot": True,
+            "maxproc": 1,
+            "command": "postscreen",
+        },
+        {"name": "dnsblog", "type": "unix", "chroot": True, "maxproc": 0, "command": "dnsblog"},
+    ],
+}
+
+
+def test_move_gives_port_25_to_postscreen_and_overrides_follow_the_smtpd():
+    services = master(
+        STOCK,
+        overrides={"smtp/inet": {"maxproc": 20, "options": {"smtpd_tls_loglevel": 1}}},
+        contributions={
+            "inbound": POSTSCREEN,
+            # Written for the smtpd on port 25 (tuning sizes smtpd sessions): it follows it.
+            "tuning": {"master": {"smtp/inet": {"maxproc": 50}}},
+        },
+    )
+    by_key = {f"{s['name']}/{s['type']}": s for s in services}
+    # The smtpd keeps the old service's place, fields, and everything addressed to smtp/inet.
+    assert [f"{s['name']}/{s['type']}" for s in services][:2] == ["smtpd/pass", "pickup/unix"]
+    assert by_key["smtpd/pass"]["command"] == "smtpd"
+    assert by_key["smtpd/pass"]["maxproc"] == "20"  # the admin wins over tuning
+    assert by_key["smtpd/pass"]["options"] == {"smtpd_tls_loglevel": 1}
+    assert by_key["smtp/inet"]["command"] == "postscreen"
+    assert by_key["smtp/inet"]["maxproc"] == "1"
+    assert by_key["smtp/inet"]["options"] == {}
+    assert service_lines(by_key["smtpd/pass"])[0].split() == [
+        "smtpd", "pass", "-", "-", "y", "-", "20", "smtpd"
+    ]  # fmt: skip
+
+
+def test_move_conflicts_between_roles_are_refused_on_the_new_key():
+    with pytest.raises(ConfigError, match=r"tuning.master.smtpd/pass.maxproc: conflicts"):
+        master(
+            STOCK,
+            contributions={
+                "inbound": {**POSTSCREEN, "master": {"smtp/inet": {"move_to": "smtpd/pass", "maxproc": 30}}},
+                "tuning": {"master": {"smtpd/pass": {"maxproc": 50}}},
+            },
+        )  # fmt: skip
+
+
+def test_admin_service_still_replaces_the_contributed_one():
+    services = master(
+        STOCK,
+        services=[{"name": "smtp", "type": "inet", "command": "smtpd", "maxproc": 5}],
+        contributions={"inbound": POSTSCREEN},
+    )
+    by_key = {f"{s['name']}/{s['type']}": s for s in services}
+    assert by_key["smtp/inet"]["command"] == "smtpd"
+    assert "smtpd/pass" in by_key
+
+
+@pytest.mark.parametrize(
+    ("contributions", "overrides", "message"),
+    [
+        (
+            {"a": {"master": {"smtp/inet": {"move_to": "smtpd"}}}},
+            None,
+            r"a.master.smtp/inet.move_to.type: '' is not a master.cf service type",
+        ),
+        (
+            {"a": {"master": {"nosuch/inet": {"move_to": "x/pass"}}}},
+            None,
+            r"a.master.nosuch/inet.move_to: no master.cf service nosuch/inet",
+        ),
+        (
+            {"a": {"master": {"smtp/inet": {"move_to": "pickup/unix"}}}},
+            None,
+            r"a.master.smtp/inet.move_to: service pickup/unix is already defined",
+        ),
+        (
+            {
+                "a": {"master": {"smtp/inet": {"move_to": "smtpd/pass"}}},
+                "b": {"master": {"smtp/inet": {"move_to": "other/pass"}}},
+            },
+            None,
+            r"b.master.smtp/inet.move_to: smtp/inet is moved by another role already",
+        ),
+        (
+            None,
+            {"smtp/inet": {"move_to": "smtpd/pass"}},
+            r"server_master_overrides.smtp/inet: unknown key\(s\) move_to",
+        ),
+        (
+            {"a": {"master": {"smtp/inet": {"private": True}}}},
+            None,
+            r"a.master.smtp/inet.private: is only allowed with move_to",
+        ),
+        (
+            {"a": {"master": {"smtp/inet": {"move_to": "smtpd/pass", "private": "maybe"}}}},
+            None,
+            r"a.master.smtp/inet.private: 'maybe' is not a boolean",
+        ),
+    ],
+)
+def test_move_refuses(contributions, overrides, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        master(STOCK, overrides=overrides, contributions=contributions)
+    assert "Allowed:" in str(err.value)
