@@ -48,6 +48,8 @@ _DOMAIN = re.compile(
 )
 _LOCAL = re.compile(r"^[^\s@<>\"]+$")
 _TRUE = ("yes", "true", "on", "1")
+_EXAMPLE = "one next hop such as [smtp.example.net]:587"
+_SENDER = "an address user@example.com or a domain @example.com"
 _FALSE = ("no", "false", "off", "0")
 
 
@@ -79,13 +81,9 @@ def nexthop_port(nexthop):
 
 def _nexthop_problems(where, value):
     if not isinstance(value, str) or _empty(value):
-        return [
-            f"{where}: {value!r} is not a next hop; allowed: [host]:port such as [smtp.example.net]:587"
-        ]
+        return [f"{where}: {value!r} is not a next hop; allowed: {_EXAMPLE}"]
     if re.search(r"\s", value.strip()):
-        return [
-            f"{where}: {value!r} contains spaces; allowed: one next hop such as [smtp.example.net]:587"
-        ]
+        return [f"{where}: {value!r} contains spaces; allowed: {_EXAMPLE}"]
     if nexthop_port(value) in _WRAPPER_PORTS:
         return [
             f"{where}: {value.strip()} is the smtps port (TLS from the first byte), which this "
@@ -138,10 +136,10 @@ def _level_problems(where, level, has_credentials):
 
 def _sender_key_problem(where, sender):
     if not isinstance(sender, str) or "@" not in sender:
-        return f"{where}: {sender!r} is not a sender; allowed: an address user@example.com or a domain @example.com"
+        return f"{where}: {sender!r} is not a sender; allowed: {_SENDER}"
     local, _, domain = sender.rpartition("@")
     if (local and not _LOCAL.match(local)) or not _DOMAIN.match(domain):
-        return f"{where}: {sender!r} is not a sender; allowed: an address user@example.com or a domain @example.com"
+        return f"{where}: {sender!r} is not a sender; allowed: {_SENDER}"
     return None
 
 
@@ -165,8 +163,9 @@ class _Plan:
             self.policy[key] = [nexthop.strip(), level, where]
 
 
-def _default_relay(plan, relayhost, relay_where, username, password, level):
-    """The relayhost's credentials and TLS policy."""
+def _default_relay(plan, relay, username, password, level):
+    """The relayhost's credentials and TLS policy; ``relay`` is (value, variable naming it)."""
+    relayhost, relay_where = relay
     plan.problems.extend(_credential_problems(USERNAME, PASSWORD, username, password))
     credentials = not _empty(username) and not _empty(password)
     plan.problems.extend(_level_problems(LEVEL, level, credentials or not _empty(username)))
@@ -175,7 +174,7 @@ def _default_relay(plan, relayhost, relay_where, username, password, level):
             given = USERNAME if not _empty(username) else PASSWORD
             plan.problems.append(
                 f"{given}: credentials for a relayhost that is not set ({relay_where} is empty); "
-                f"allowed: set {RELAYHOST} such as [smtp.example.net]:587, or remove the credentials"
+                f"allowed: set {RELAYHOST} to {_EXAMPLE}, or remove the credentials"
             )
         elif level is not None:
             plan.problems.append(
@@ -270,12 +269,13 @@ def _extra_problems(extra, credentials, sender_credentials):
     for name, needed, what in checks:
         if needed and name in extra and _as_bool(extra[name]) is not True:
             problems.append(
-                f"{EXTRA}.{name}: {extra[name]!r} turns off what {what} need; allowed: yes, or leave it unset"
+                f"{EXTRA}.{name}: {extra[name]!r} turns off what {what} need; "
+                "allowed: yes, or leave it unset"
             )
     return problems
 
 
-def relay_plan(
+def relay_plan(  # noqa: PLR0917 - a filter: the inventory variables in the order of its docs
     relayhost=None,
     username=None,
     password=None,
@@ -311,11 +311,12 @@ def relay_plan(
     if tls_level is not None and tls_level not in LEVELS:
         plan.problems.extend(_level_problems(LEVEL, tls_level, False))
         tls_level = None
-    credentials = _default_relay(plan, relayhost, relay_where, username, password, tls_level)
+    credentials = _default_relay(plan, (relayhost, relay_where), username, password, tls_level)
     sender_credentials = False
     if senders is not None and not isinstance(senders, dict):
         plan.problems.append(
-            f"{SENDERS}: is not a dictionary; allowed: {{sender: {{relayhost, username, password}}}}"
+            f"{SENDERS}: is not a dictionary; allowed: "
+            "{sender: {relayhost, username, password}}"
         )
         senders = {}
     for sender in sorted(senders or {}, key=str):
@@ -333,7 +334,7 @@ def relay_plan(
             "smtp_sasl_security_options": ["noplaintext", "noanonymous"],
         }
         reasons = {
-            "smtp_sasl_auth_enable": "authenticate to the relay with the credentials in sasl_passwd",
+            "smtp_sasl_auth_enable": "authenticate to the relay with the sasl_passwd credentials",
             "smtp_sasl_tls_security_options": "plaintext mechanisms (PLAIN, LOGIN) only inside TLS",
             "smtp_sasl_security_options": "no password mechanism without TLS",
             "smtp_tls_policy_maps": "TLS is required towards every relay that receives a password",
