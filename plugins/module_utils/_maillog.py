@@ -331,7 +331,9 @@ def _is_loopback(client):
 
 
 _ANGLE = re.compile(rb"<[^>]*>")
-_SAID = re.compile(rb"^.*? said: ")
+# "host X said: " or "server X said: " before a remote reply; Postfix's own cause comes first
+# when there is one ("SASL authentication failed; server X said: 535 ..."), and is kept.
+_SAID = re.compile(rb"^(?:([^;]*); (?=host |server ))?.*? said: ")
 _HOSTPORT = re.compile(rb"\[[0-9A-Fa-f:.]+\](?::\d+)?")
 _LONGNUM = re.compile(rb"\b[0-9A-F]{6,}\b|\d{4,}")
 _SPACES = re.compile(rb"\s+")
@@ -340,7 +342,7 @@ _SPACES = re.compile(rb"\s+")
 def normalise_reason(text, limit=120):
     """Make a reason text countable: addresses, host addresses, ids and long numbers become
     placeholders so the same cause from different senders counts as one reason."""
-    text = _SAID.sub(b"", text)
+    text = _SAID.sub(lambda m: m.group(1) + b": " if m.group(1) else b"", text, count=1)
     text = _ANGLE.sub(b"<>", text)
     text = _HOSTPORT.sub(b"[]", text)
     text = _LONGNUM.sub(b"N", text)

@@ -836,6 +836,18 @@ def test_normalise_reason():
     assert normalise_reason(b"connect to mx.example.net[192.0.2.1]:25: Connection refused") == (
         "connect to mx.example.net[]: Connection refused"
     )
+    # A relay refusing the credentials (Postfix 3.10 with a Dovecot-backed smarthost): the
+    # cause Postfix states before the reply is what an admin must see.
+    sasl = (
+        b"SASL authentication failed; server 127.0.0.1[127.0.0.1] said: 535 5.7.8 Error: "
+        b"authentication failed: (reason unavailable)"
+    )
+    assert normalise_reason(sasl) == (
+        "SASL authentication failed: 535 5.7.8 Error: authentication failed: (reason unavailable)"
+    )
+    assert normalise_reason(
+        b"TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]"
+    ) == ("TLS is required, but was not offered by host 127.0.0.1[]")
 
 
 # ---------------------------------------------------------------------------------------------
