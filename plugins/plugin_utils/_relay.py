@@ -73,7 +73,7 @@ def nexthop_port(nexthop):
     """The port of a next hop (``[host]:port``, ``host:port``), or None."""
     text = nexthop.strip()
     if text.startswith("["):
-        _, _, rest = text.partition("]")
+        rest = text.partition("]")[2]
         return rest[1:] if rest.startswith(":") else None
     host, sep, port = text.rpartition(":")
     return port if sep and host and ":" not in host else None
@@ -137,7 +137,7 @@ def _level_problems(where, level, has_credentials):
 def _sender_key_problem(where, sender):
     if not isinstance(sender, str) or "@" not in sender:
         return f"{where}: {sender!r} is not a sender; allowed: {_SENDER}"
-    local, _, domain = sender.rpartition("@")
+    local, _at, domain = sender.rpartition("@")
     if (local and not _LOCAL.match(local)) or not _DOMAIN.match(domain):
         return f"{where}: {sender!r} is not a sender; allowed: {_SENDER}"
     return None

@@ -113,7 +113,7 @@ def _check_recipients(recipients, domains):
         return [f"topology_recipients: {recipients!r} must be a list of addresses"], []
     good = []
     for index, address in enumerate(recipients):
-        local, _, domain = str(address).rpartition("@")
+        local, _at, domain = str(address).rpartition("@")
         where = f"topology_recipients[{index}]"
         if not isinstance(address, str) or not local or not _LOCAL_RE.match(local):
             problems.append(f"{where}: {address!r} is not an address (local-part@domain)")
