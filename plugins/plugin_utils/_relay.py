@@ -348,7 +348,9 @@ def relay_plan(  # noqa: PLR0917 - a filter: the inventory variables in the orde
         "problems": plan.problems,
         "credentials": any_credentials,
         "sasl_entries": plan.sasl,
-        "tls_policy": [[nexthop, level] for nexthop, level, _ in sorted(plan.policy.values())],
+        "tls_policy": [
+            [nexthop, level] for nexthop, level, _source in sorted(plan.policy.values())
+        ],
         "sender_relayhosts": sorted([sender, nexthop] for sender, nexthop in plan.senders.items()),
         "main": main,
         "reasons": reasons,

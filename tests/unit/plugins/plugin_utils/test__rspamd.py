@@ -55,8 +55,8 @@ DKIM = {
 SAFE = {"smtpd_relay_restrictions": ["permit_mynetworks", "reject_unauth_destination"]}
 
 
-def plan(hardware=CONTAINER, **changes):
-    return rspamd_plan({**DEFAULTS, **changes}, hardware)
+def plan(hardware=None, **changes):
+    return rspamd_plan({**DEFAULTS, **changes}, CONTAINER if hardware is None else hardware)
 
 
 # ---------------------------------------------------------------- sizing

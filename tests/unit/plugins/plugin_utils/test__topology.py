@@ -69,7 +69,8 @@ DEFAULTS = {
 }
 
 
-def plan(group, peers=PEERS, tuning=None, **changes):
+def plan(group, peers=None, tuning=None, **changes):
+    peers = PEERS if peers is None else peers
     return topology_plan({**SETTINGS, **changes}, [group, "mail"], peers, tuning)
 
 
