@@ -177,18 +177,28 @@ def dnsbl_problems(sites, variable="inbound_postscreen_dnsbl_sites"):
     return problems
 
 
-def access_problems(entries, variable=ACCESS_VARIABLE):
-    """Problems of the permanent allow/deny list: ``{network, action}`` entries."""
+def _entries(entries, variable, keys):
+    """``(problems, [(where, entry)])`` for a list of dictionaries with only ``keys``: the
+    entries whose shape is right, each with the name its problems start with."""
     if not isinstance(entries, list):
-        return [f"{variable}: {entries!r} is not a list. Allowed: a list of {{network, action}}."]
-    problems = []
+        wanted = ", ".join(keys)
+        return [f"{variable}: {entries!r} is not a list. Allowed: a list of {{{wanted}}}."], []
+    problems, found = [], []
     for index, entry in enumerate(entries):
         where = f"{variable}[{index}]"
-        if not isinstance(entry, dict) or sorted(set(entry) - {"network", "action"}):
+        if not isinstance(entry, dict) or sorted(set(entry) - set(keys)):
             problems.append(
-                f"{where}: {entry!r} is not valid. Allowed: a dictionary with network and action."
+                f"{where}: {entry!r} is not valid. Allowed: a dictionary with {' and '.join(keys)}."
             )
-            continue
+        else:
+            found.append((where, entry))
+    return problems, found
+
+
+def access_problems(entries, variable=ACCESS_VARIABLE):
+    """Problems of the permanent allow/deny list: ``{network, action}`` entries."""
+    problems, found = _entries(entries, variable, ("network", "action"))
+    for where, entry in found:
         try:
             ipaddress.ip_network(str(entry.get("network")), strict=True)
         except ValueError as exc:
@@ -241,16 +251,8 @@ def restriction_problems(items, variable):
 def check_entry_problems(entries, variable):
     """Problems the controller sees in header_checks/body_checks entries ``{pattern, action}``;
     the patterns themselves are judged by Postfix on the host (postmap)."""
-    if not isinstance(entries, list):
-        return [f"{variable}: {entries!r} is not a list. Allowed: a list of {{pattern, action}}."]
-    problems = []
-    for index, entry in enumerate(entries):
-        where = f"{variable}[{index}]"
-        if not isinstance(entry, dict) or sorted(set(entry) - {"pattern", "action"}):
-            problems.append(
-                f"{where}: {entry!r} is not valid. Allowed: a dictionary with pattern and action."
-            )
-            continue
+    problems, found = _entries(entries, variable, ("pattern", "action"))
+    for where, entry in found:
         pattern = entry.get("pattern")
         if (
             not isinstance(pattern, str)
