@@ -92,40 +92,46 @@ def layout_of(settings, group_names):
     return (member[0] if member else None), problems
 
 
-def _check_domains(domains):
-    problems = []
-    if not isinstance(domains, list):
-        return [f"topology_domains: {domains!r} must be a list of domains"], []
-    good = []
-    for index, domain in enumerate(domains):
-        if not isinstance(domain, str) or not _DOMAIN_RE.match(domain):
-            problems.append(f"topology_domains[{index}]: {domain!r} is not a domain name")
-        elif domain.lower() in good:
-            problems.append(f"topology_domains[{index}]: {domain} is listed twice")
+def _unique(items, variable, what, judge):
+    """``(problems, good)`` for a list whose items ``judge`` accepts (it returns a problem or
+    None) and that may not repeat; ``good`` holds the accepted items in lower case."""
+    if not isinstance(items, list):
+        return [f"{variable}: {items!r} must be a list of {what}"], []
+    problems, good = [], []
+    for index, item in enumerate(items):
+        problem = judge(item)
+        if problem:
+            problems.append(f"{variable}[{index}]: {problem}")
+        elif item.lower() in good:
+            problems.append(f"{variable}[{index}]: {item} is listed twice")
         else:
-            good.append(domain.lower())
+            good.append(item.lower())
     return problems, good
+
+
+def _check_domains(domains):
+    return _unique(
+        domains,
+        "topology_domains",
+        "domains",
+        lambda domain: (
+            None
+            if isinstance(domain, str) and _DOMAIN_RE.match(domain)
+            else f"{domain!r} is not a domain name"
+        ),
+    )
 
 
 def _check_recipients(recipients, domains):
-    problems = []
-    if not isinstance(recipients, list):
-        return [f"topology_recipients: {recipients!r} must be a list of addresses"], []
-    good = []
-    for index, address in enumerate(recipients):
+    def judge(address):
         local, _at, domain = str(address).rpartition("@")
-        where = f"topology_recipients[{index}]"
         if not isinstance(address, str) or not local or not _LOCAL_RE.match(local):
-            problems.append(f"{where}: {address!r} is not an address (local-part@domain)")
-        elif domain.lower() not in domains:
-            problems.append(
-                f"{where}: {address} is not in one of topology_domains ({', '.join(domains)})"
-            )
-        elif address.lower() in good:
-            problems.append(f"{where}: {address} is listed twice")
-        else:
-            good.append(address.lower())
-    return problems, good
+            return f"{address!r} is not an address (local-part@domain)"
+        if domain.lower() not in domains:
+            return f"{address} is not in one of topology_domains ({', '.join(domains)})"
+        return None
+
+    return _unique(recipients, "topology_recipients", "addresses", judge)
 
 
 def _check_networks(networks, variable):
