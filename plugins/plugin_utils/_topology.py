@@ -184,6 +184,19 @@ def _check_duration(value, variable):
     return []
 
 
+def _frontend_clients(addresses, why, problems):
+    """The front-ends' client table keys; a front-end without an IP address is a problem
+    (appended to ``problems``), because ``why`` needs one."""
+    unresolved = [a for a in addresses["frontend"] if _client_key(a) is None]
+    if unresolved:
+        problems.append(
+            f"topology_address: the front-ends {', '.join(unresolved)} have no IP address in the"
+            f" inventory or facts; {why}. Set topology_address for them (a run with --limit has"
+            " only its own host's facts)"
+        )
+    return [k for k in (_client_key(a) for a in addresses["frontend"]) if k]
+
+
 def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=None):
     """Check one host's topology input and plan its part.
 
@@ -258,17 +271,9 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
         plan["etrn"] = [{"address": a, "port": port or 25} for a in addresses["backup_mx"]]
 
     if layout == "backup_mx":
-        primaries = [k for k in (_client_key(a) for a in addresses["frontend"]) if k]
-        unresolved = [a for a in addresses["frontend"] if _client_key(a) is None]
-        if unresolved:
-            problems.append(
-                "topology_address: the front-ends "
-                + ", ".join(unresolved)
-                + " have no IP address in the"
-                " inventory or facts; the backup MX lets only their addresses ask for its queue"
-                " (ETRN). Set topology_address for them (a run with --limit has only its own"
-                " host's facts)"
-            )
+        primaries = _frontend_clients(
+            addresses, "the backup MX lets only their addresses ask for its queue (ETRN)", problems
+        )
         for name in (
             "topology_backup_queue_lifetime",
             "topology_backup_minimal_backoff_time",
@@ -311,16 +316,9 @@ def topology_plan(settings, group_names=None, peers=None, tuning_lmtp_maxproc=No
                 f"topology_groups.frontend: group {groups.get('frontend')!r} has no hosts;"
                 " a back-end accepts mail only from its front-ends"
             )
-        clients = [k for k in (_client_key(a) for a in addresses["frontend"]) if k]
-        unresolved = [a for a in addresses["frontend"] if _client_key(a) is None]
-        if unresolved:
-            problems.append(
-                "topology_address: the front-ends "
-                + ", ".join(unresolved)
-                + " have no IP address in the"
-                " inventory or facts; the back-end accepts only from their addresses. Set"
-                " topology_address for them (a run with --limit has only its own host's facts)"
-            )
+        clients = _frontend_clients(
+            addresses, "the back-end accepts only from their addresses", problems
+        )
         maxproc, maxproc_problems = _positive_int(
             settings.get("topology_lmtp_maxproc"), "topology_lmtp_maxproc"
         )
