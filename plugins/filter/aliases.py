@@ -7,11 +7,9 @@ dkim role publishes (logic in plugin_utils/_aliases.py)."""
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._aliases import (
-    alias_problems,
-    merge_aliases,
-    report_addresses,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
+
+_ALIASES = "ansible_collections.sbs.postfix.plugins.plugin_utils._aliases"
 
 
 class FilterModule:
@@ -19,7 +17,7 @@ class FilterModule:
 
     def filters(self):
         return {
-            "postfix_aliases": merge_aliases,
-            "postfix_alias_problems": alias_problems,
-            "postfix_report_addresses": report_addresses,
+            "postfix_aliases": lazy_function(_ALIASES, "merge_aliases"),
+            "postfix_alias_problems": lazy_function(_ALIASES, "alias_problems"),
+            "postfix_report_addresses": lazy_function(_ALIASES, "report_addresses"),
         }

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._apply import (
-    ApplyError,
-    applied_configuration,
-    apply_plan,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule, lazy_function
+
+_APPLY = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._apply")
 
 
 def postfix_apply_plan(config, contributions=None, started=False, in_force_restart=None):
     """Filter: ``{action, state, reasons, restart_reasons, reload_reasons}``."""
     try:
-        return apply_plan(config, contributions, started, in_force_restart).as_dict()
-    except ApplyError as exc:
+        return _APPLY.apply_plan(config, contributions, started, in_force_restart).as_dict()
+    except _APPLY.ApplyError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 
@@ -28,5 +26,5 @@ class FilterModule:
     def filters(self):
         return {
             "postfix_apply_plan": postfix_apply_plan,
-            "postfix_applied": applied_configuration,
+            "postfix_applied": lazy_function(_APPLY, "applied_configuration"),
         }

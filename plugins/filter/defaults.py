@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._defaults import (
-    UnknownDefault,
-    sbs_default,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule
+
+_DEFAULTS = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._defaults")
 
 
 def postfix_sbs_default(name):
     """Filter: the shared SBS default of a main.cf parameter."""
     try:
-        return sbs_default(name)
-    except UnknownDefault as exc:
+        return _DEFAULTS.sbs_default(name)
+    except _DEFAULTS.UnknownDefault as exc:
         raise AnsibleFilterError(str(exc.args[0])) from exc
 
 

@@ -6,14 +6,16 @@ controller directories a playbook writes to can be written (logic in plugin_util
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._files import (
-    controller_dir_problems,
-    file_changes,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
+
+_FILES = "ansible_collections.sbs.postfix.plugins.plugin_utils._files"
 
 
 class FilterModule:
-    """sbs.postfix file filter."""
+    """sbs.postfix file filters."""
 
     def filters(self):
-        return {"file_changes": file_changes, "controller_dir_problems": controller_dir_problems}
+        return {
+            "file_changes": lazy_function(_FILES, "file_changes"),
+            "controller_dir_problems": lazy_function(_FILES, "controller_dir_problems"),
+        }

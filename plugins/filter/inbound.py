@@ -11,13 +11,9 @@ naming the role variable, instead of raising.
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._inbound import (
-    contribution,
-    host_problems,
-    map_lines,
-    postmap_problems,
-    problems,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
+
+_INBOUND = "ansible_collections.sbs.postfix.plugins.plugin_utils._inbound"
 
 
 class FilterModule:
@@ -25,9 +21,9 @@ class FilterModule:
 
     def filters(self):
         return {
-            "inbound_problems": problems,
-            "inbound_host_problems": host_problems,
-            "inbound_contribution": contribution,
-            "inbound_maps": map_lines,
-            "inbound_postmap_problems": postmap_problems,
+            "inbound_problems": lazy_function(_INBOUND, "problems"),
+            "inbound_host_problems": lazy_function(_INBOUND, "host_problems"),
+            "inbound_contribution": lazy_function(_INBOUND, "contribution"),
+            "inbound_maps": lazy_function(_INBOUND, "map_lines"),
+            "inbound_postmap_problems": lazy_function(_INBOUND, "postmap_problems"),
         }

@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._platform import platform_problem
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
 
 
 class FilterModule:
     """sbs.postfix platform filter."""
 
     def filters(self):
-        return {"postfix_platform_problem": platform_problem}
+        return {
+            "postfix_platform_problem": lazy_function(
+                "ansible_collections.sbs.postfix.plugins.plugin_utils._platform", "platform_problem"
+            )
+        }

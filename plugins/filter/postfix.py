@@ -16,66 +16,49 @@ than one at a time inside Ansible's "the filter plugin failed" message. The othe
 
 from __future__ import annotations
 
-import functools
-
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
-    ConfigError,
-    facts_addresses,
-    interface_names,
-    interface_problems,
-    merge_main,
-    mynetworks,
-    render_duration,
-    render_value,
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyFunction, LazyModule
+
+# Imported on the first call (plugin_utils/_lazy.py says why).
+_MAIN_CF = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf")
+_MASTER_CF = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf")
+_STOCK_MASTER_CF = LazyModule(
+    "ansible_collections.sbs.postfix.plugins.plugin_utils._stock_master_cf"
 )
-from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import (
-    merge_master,
-    render_option,
-    sasl_backends,
-    sasl_problem,
-    service_lines,
-    service_listen_backlog,
-    submission_services,
-)
-from ansible_collections.sbs.postfix.plugins.plugin_utils._stock_master_cf import stock_services
 
 
-def _filter(function):
-    """Run a plugin_utils function as a filter: its ConfigError becomes AnsibleFilterError."""
+class _Filter(LazyFunction):
+    """A plugin_utils function run as a filter: its ConfigError becomes AnsibleFilterError."""
 
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def __call__(self, *args, **kwargs):
         try:
-            return function(*args, **kwargs)
-        except ConfigError as exc:
+            return super().__call__(*args, **kwargs)
+        except _MAIN_CF.ConfigError as exc:
             raise AnsibleFilterError(str(exc)) from None
 
-    return wrapper
 
-
-postfix_value = _filter(render_value)
-postfix_duration = _filter(render_duration)
-postfix_mynetworks = _filter(mynetworks)
-postfix_host_addresses = _filter(facts_addresses)
-postfix_interface_problems = _filter(interface_problems)
-postfix_interface_names = _filter(interface_names)
-postfix_master_lines = _filter(service_lines)
-postfix_master_option = _filter(render_option)
-postfix_listen_backlog = _filter(service_listen_backlog)
-postfix_sasl_backends = _filter(sasl_backends)
-postfix_sasl_problem = _filter(sasl_problem)
-postfix_submission_services = _filter(submission_services)
-postfix_stock_services = _filter(stock_services)
+postfix_value = _Filter(_MAIN_CF, "render_value")
+postfix_duration = _Filter(_MAIN_CF, "render_duration")
+postfix_mynetworks = _Filter(_MAIN_CF, "mynetworks")
+postfix_host_addresses = _Filter(_MAIN_CF, "facts_addresses")
+postfix_interface_problems = _Filter(_MAIN_CF, "interface_problems")
+postfix_interface_names = _Filter(_MAIN_CF, "interface_names")
+postfix_master_lines = _Filter(_MASTER_CF, "service_lines")
+postfix_master_option = _Filter(_MASTER_CF, "render_option")
+postfix_listen_backlog = _Filter(_MASTER_CF, "service_listen_backlog")
+postfix_sasl_backends = _Filter(_MASTER_CF, "sasl_backends")
+postfix_sasl_problem = _Filter(_MASTER_CF, "sasl_problem")
+postfix_submission_services = _Filter(_MASTER_CF, "submission_services")
+postfix_stock_services = _Filter(_STOCK_MASTER_CF, "stock_services")
 
 
 def postfix_main(admin, extra=None, contributions=None, defaults=None, variables=None):
     """``{parameters, sources, variables, reasons, notes, problems}`` of the merged main.cf;
     with problems, the rest is empty (there is no main.cf to write)."""
     try:
-        merged = merge_main(admin, extra, contributions, defaults, variables).as_dict()
-    except ConfigError as exc:
+        merged = _MAIN_CF.merge_main(admin, extra, contributions, defaults, variables).as_dict()
+    except _MAIN_CF.ConfigError as exc:
         return {
             "parameters": {},
             "sources": {},
@@ -91,8 +74,8 @@ def postfix_master(defaults, services=None, overrides=None, contributions=None, 
     """``{services, problems}``: the merged master.cf services as dictionaries, none when
     there are problems."""
     try:
-        merged = merge_master(defaults, services, overrides, contributions, optional)
-    except ConfigError as exc:
+        merged = _MASTER_CF.merge_master(defaults, services, overrides, contributions, optional)
+    except _MAIN_CF.ConfigError as exc:
         return {"services": [], "problems": exc.problems}
     return {"services": [service.as_dict() for service in merged], "problems": []}
 

@@ -6,11 +6,15 @@ relays from the inventory, and every problem with them (logic in plugin_utils/_r
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._relay import relay_plan
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
 
 
 class FilterModule:
     """sbs.postfix relay filters."""
 
     def filters(self):
-        return {"postfix_relay_plan": relay_plan}
+        return {
+            "postfix_relay_plan": lazy_function(
+                "ansible_collections.sbs.postfix.plugins.plugin_utils._relay", "relay_plan"
+            )
+        }

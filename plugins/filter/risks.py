@@ -8,25 +8,23 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._risks import (
-    RiskError,
-    risks_report,
-    server_settings,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule
+
+_RISKS = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._risks")
 
 
 def postfix_risks(settings, accepted=None, host=None):
     """Filter: ``{risks, failures, warnings}`` for the settings in force."""
     try:
-        return risks_report(settings, accepted, host)
-    except RiskError as exc:
+        return _RISKS.risks_report(settings, accepted, host)
+    except _RISKS.RiskError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
 
 def postfix_risk_settings(main_cf, services, inventory=None):
     """Filter: the settings postfix_risks judges, from the server role's merged main.cf and
     master.cf."""
-    return server_settings(main_cf, services, inventory)
+    return _RISKS.server_settings(main_cf, services, inventory)
 
 
 class FilterModule:

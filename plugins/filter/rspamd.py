@@ -6,11 +6,15 @@ role (logic in plugin_utils/_rspamd.py)."""
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._rspamd import rspamd_plan
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
 
 
 class FilterModule:
     """sbs.postfix rspamd filter."""
 
     def filters(self):
-        return {"rspamd_plan": rspamd_plan}
+        return {
+            "rspamd_plan": lazy_function(
+                "ansible_collections.sbs.postfix.plugins.plugin_utils._rspamd", "rspamd_plan"
+            )
+        }

@@ -6,11 +6,15 @@ plugin_utils/_topology.py)."""
 
 from __future__ import annotations
 
-from ansible_collections.sbs.postfix.plugins.plugin_utils._topology import topology_plan
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import lazy_function
 
 
 class FilterModule:
     """sbs.postfix topology filter."""
 
     def filters(self):
-        return {"topology_plan": topology_plan}
+        return {
+            "topology_plan": lazy_function(
+                "ansible_collections.sbs.postfix.plugins.plugin_utils._topology", "topology_plan"
+            )
+        }

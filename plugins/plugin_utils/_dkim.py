@@ -5,6 +5,8 @@
 
 Everything here runs on the controller and is free of side effects, so the role's decisions
 (which key signs what, what to publish in DNS) are unit-tested without a host.
+
+Private to the sbs.postfix collection: not a public API, may change without notice.
 """
 
 from __future__ import annotations
@@ -633,26 +635,3 @@ def dkim_dns_records(
             },
         }
     return out
-
-
-class FilterModule:
-    """DKIM, SPF and DMARC helpers for the dkim role."""
-
-    def filters(self):
-        return {
-            "dkim_valid_selector": dkim_valid_selector,
-            "dkim_valid_domain": dkim_valid_domain,
-            "dkim_private_key_type": dkim_private_key_type,
-            "dkim_record": dkim_record,
-            "dkim_txt_split": dkim_txt_split,
-            "dkim_zone_line": dkim_zone_line,
-            "dkim_public_addresses": dkim_public_addresses,
-            "dkim_spf_record": dkim_spf_record,
-            "dkim_dmarc_record": dkim_dmarc_record,
-            "dkim_policy_problems": dkim_policy_problems,
-            "dkim_trusted_hosts": dkim_trusted_hosts,
-            "dkim_config_errors": dkim_config_errors,
-            "dkim_plan": dkim_plan,
-            "dkim_supplied_keys": dkim_supplied_keys,
-            "dkim_dns_records": dkim_dns_records,
-        }

@@ -6,10 +6,11 @@
 Private to the sbs.postfix collection: not a public API, may change without notice.
 
 Ansible looks a collection's filter up by loading every file under plugins/filter in each
-task's worker process, so whatever those files import at the top is paid by every task that
-uses any sbs.postfix filter: cryptography and netaddr cost about 20 ms there, on a controller
-that runs a hundred such tasks per host (issue 12). Only the few filters that read a key, a
-certificate or a network need them.
+task's worker process (compiling it from source: the collection loader keeps no bytecode), so
+whatever those files import at the top is paid by every task that uses any sbs.postfix filter,
+on a controller that runs a hundred such tasks per host (issue 12). The filter files therefore
+import their plugin_utils on the first call (``lazy_function``), and only the few filters that
+read a key, a certificate or a network import cryptography or netaddr.
 """
 
 from __future__ import annotations
@@ -37,3 +38,25 @@ def available(name):
         return importlib.util.find_spec(name) is not None
     except ImportError:  # pragma: no cover - a parent package that is missing
         return False
+
+
+class LazyFunction:
+    """The function ``name`` of a LazyModule, imported on the first call. ``__wrapped__`` is the
+    function itself, so ``inspect.signature`` (and the filter documentation test) see its
+    parameters."""
+
+    def __init__(self, module, name):
+        self._module = module
+        self.__name__ = self.__qualname__ = name
+
+    @property
+    def __wrapped__(self):
+        return getattr(self._module, self.__name__)
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+
+def lazy_function(module, name):
+    """A LazyFunction for ``name`` of ``module`` (a LazyModule or a module name)."""
+    return LazyFunction(module if isinstance(module, LazyModule) else LazyModule(module), name)

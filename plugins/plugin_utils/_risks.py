@@ -24,13 +24,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ansible_collections.sbs.postfix.plugins.filter.tls import PROTOCOLS, parse_protocols
 from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
     MEM_PER_DELIVERY_AGENT,
     MEM_PER_INBOUND_SESSION,
     MIB,
     os_reserve,
 )
+from ansible_collections.sbs.postfix.plugins.plugin_utils._tls import PROTOCOLS, parse_protocols
 
 ACCEPT_VARIABLE = "sbs_postfix_accept_risks"
 

@@ -8,6 +8,8 @@ Controller side. Every function here is pure: it takes plain data (role variable
 ``postconf`` printed on the host, a certificate's PEM text) and returns plain data, so unit
 tests call it directly; only the certificate facts read the clock, and take ``now`` to fix it.
 Error messages name the role variable the admin has to change.
+
+Private to the sbs.postfix collection: not a public API, may change without notice.
 """
 
 from __future__ import annotations
@@ -1229,28 +1231,3 @@ def tls_protocol_errors(spec, variable):
 def tls_protocols_enabled(spec):
     """Filter: the protocol names a Postfix protocol list leaves enabled, oldest first."""
     return parse_protocols(spec)["enabled"]
-
-
-class FilterModule:
-    """sbs.postfix TLS filters."""
-
-    def filters(self):
-        return {
-            "tls_contribution": tls_contribution,
-            "tls_contribution_problems": tls_contribution_problems,
-            "tls_inspection": inspection,
-            "tls_inspection_paths": inspection_paths,
-            "tls_certificate_problems": certificate_problems,
-            "tls_certificate_files": certificate_files,
-            "tls_combined_pem": combined_pem,
-            "tls_selfsigned_names": selfsigned_names,
-            "tls_selfsigned_renewal": selfsigned_renewal,
-            "tls_certificate_facts": certificate_facts,
-            "tls_public_key_facts": public_key_facts,
-            "tls_private_key_facts": private_key_facts,
-            "tls_certificate_summary": certificate_summary,
-            "tls_protocol_errors": tls_protocol_errors,
-            "tls_protocols_enabled": tls_protocols_enabled,
-            "tls_session_cache_type": session_cache_type,
-            "tls_postfix_version": postfix_version,
-        }

@@ -1,7 +1,7 @@
 # Copyright: sbs.postfix contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Unit tests for plugins/filter/dkim.py."""
+"""Unit tests for plugins/plugin_utils/_dkim.py (the dkim filters)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from ansible.errors import AnsibleFilterError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ansible_collections.sbs.postfix.plugins.filter import dkim
+from ansible_collections.sbs.postfix.plugins.filter.dkim import FilterModule
+from ansible_collections.sbs.postfix.plugins.plugin_utils import _dkim as dkim
 
 FIXTURES = pathlib.Path(__file__).parents[2] / "fixtures" / "dkim"
 
@@ -611,7 +612,7 @@ def test_plan_switching_active_selector_moves_signing():
 
 
 def test_filter_module_exports_everything():
-    names = dkim.FilterModule().filters()
+    names = FilterModule().filters()
     assert set(names) == {n for n in dir(dkim) if n.startswith("dkim_")}
 
 

@@ -60,7 +60,7 @@ def test_unreadable_state_is_written_rather_than_trusted():
 
 
 def test_registered():
-    assert FilterModule().filters()["file_changes"] is file_changes
+    assert FilterModule().filters()["file_changes"].__wrapped__ is file_changes
 
 
 def test_controller_dir_problems(tmp_path):

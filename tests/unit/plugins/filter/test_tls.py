@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, sbs.postfix maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Unit tests for plugins/filter/tls.py, fed with real `postconf -d` / `postconf -m` output."""
+"""Unit tests for plugins/plugin_utils/_tls.py (the tls filters), fed with real `postconf -d` / `postconf -m` output."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pathlib
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sbs.postfix.plugins.filter import tls
+from ansible_collections.sbs.postfix.plugins.filter.tls import FilterModule
 from ansible_collections.sbs.postfix.plugins.module_utils._postconf import parse_postconf_n
+from ansible_collections.sbs.postfix.plugins.plugin_utils import _tls as tls
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "tls"
 
@@ -402,7 +403,7 @@ def test_connection_cache_and_reuse(postfix37):
 
 
 def test_filters_are_registered():
-    filters = tls.FilterModule().filters()
+    filters = FilterModule().filters()
     assert {"tls_contribution", "tls_protocol_errors", "tls_session_cache_type"} <= set(filters)
 
 

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.sbs.postfix.plugins.filter import tls
+from ansible_collections.sbs.postfix.plugins.filter.tls import FilterModule
+from ansible_collections.sbs.postfix.plugins.plugin_utils import _tls as tls
 
 try:
     from ansible_collections.community.crypto.plugins.module_utils._crypto.module_backends.certificate_info import (
@@ -554,7 +555,7 @@ def test_nothing_readable_on_the_host_yet():
 
 
 def test_the_facts_filters_are_registered():
-    filters = tls.FilterModule().filters()
-    assert filters["tls_certificate_facts"] is tls.certificate_facts
-    assert filters["tls_public_key_facts"] is tls.public_key_facts
-    assert filters["tls_private_key_facts"] is tls.private_key_facts
+    filters = FilterModule().filters()
+    assert filters["tls_certificate_facts"].__wrapped__ is tls.certificate_facts
+    assert filters["tls_public_key_facts"].__wrapped__ is tls.public_key_facts
+    assert filters["tls_private_key_facts"].__wrapped__ is tls.private_key_facts

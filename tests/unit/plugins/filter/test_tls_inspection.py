@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ansible_collections.sbs.postfix.plugins.filter import tls
+from ansible_collections.sbs.postfix.plugins.plugin_utils import _tls as tls
 from ansible_collections.sbs.postfix.tests.unit.plugins.filter.test_tls_facts import (
     DAY,
     NOW,
