@@ -31,6 +31,7 @@ import os
 import re
 import urllib.parse
 
+from ansible_collections.sbs.postfix.plugins.module_utils._maillog import DELAY_PARTS
 from ansible_collections.sbs.postfix.plugins.module_utils._paths import (
     can_create_in,
     nearest_existing,
@@ -43,7 +44,7 @@ from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
 
 SCHEMA = 1
 PARTS = ("mail", "queue", "system", "postfix")
-DELAY_PARTS = ("before_qmgr", "in_qmgr", "connection_setup", "transmission")
+# The parts of delays=a/b/c/d, in the order the log gives them (_maillog.DELAY_PARTS).
 DELAY_PART_MEANING = {
     "before_qmgr": "arrival until the queue manager: smtpd, cleanup, milters, the incoming queue",
     "in_qmgr": "waiting in the queue manager: concurrency limits, a slow transport",

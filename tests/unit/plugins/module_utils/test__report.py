@@ -868,3 +868,8 @@ def test_counts_of_a_window_without_mail_are_not_judged():
     assert note.startswith("The after baseline's log window holds no mail")
     (row,) = [r for r in _report.compare_figures(before, after) if r["figure"] == "mail.deferred"]
     assert row["verdict"] == "neutral"
+
+
+def test_every_delay_part_the_parser_reports_has_a_meaning():
+    """The report explains each part of delays=a/b/c/d the log parser measures, no other."""
+    assert tuple(_report.DELAY_PART_MEANING) == _report.DELAY_PARTS
