@@ -1080,6 +1080,10 @@ def collect(
     }
     runtime["memory_total"] = read_memory_total(root)
     runtime["packages"] = read_packages(run, _unique(packages), warnings)
+    # What a role installs: one definition instead of a Jinja expression in each role.
+    runtime["packages_missing"] = [
+        name for name, version in runtime["packages"].items() if not version
+    ]
     runtime["debconf"] = read_debconf(run, _unique(debconf), warnings) if debconf else {}
     runtime["postfix"] = (
         read_capabilities(run, config_directory, warnings) if capabilities and installed else None

@@ -457,6 +457,12 @@ runtime:
         installed (or C(dpkg-query) is missing, with a warning).
       type: dict
       sample: {postfix: 3.7.11-0+deb12u1, postfix-lmdb: null}
+    packages_missing:
+      description: The packages of O(packages) that are not installed (or all of them when
+        C(dpkg-query) is missing), in the order asked; what a role installs.
+      type: list
+      elements: str
+      sample: [postfix-lmdb]
     debconf:
       description: The debconf answers of the packages in O(debconf), question and value as
         C(debconf-show) prints them (empty for an unanswered question); null when

@@ -690,12 +690,14 @@ def test_packages_are_read_only_when_asked(host):
         "opendkim-tools": None,
         "postfix-mysql": None,
     }
+    assert runtime["packages_missing"] == ["opendkim-tools", "postfix-mysql"]
 
 
 def test_packages_without_dpkg_query_are_unknown_with_a_warning(host):
     host.missing.add("dpkg-query")
     runtime, warnings = host.collect(packages=["postfix"])
     assert runtime["packages"] == {"postfix": None}
+    assert runtime["packages_missing"] == ["postfix"]
     assert warnings == ["dpkg-query is missing: installed packages not read"]
 
 

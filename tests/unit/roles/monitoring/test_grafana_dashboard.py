@@ -17,14 +17,32 @@ ROOT = pathlib.Path(__file__).resolve().parents[4]
 DASHBOARD = json.loads((ROOT / "docs/examples/grafana/sbs-postfix.json").read_text())
 PANELS = DASHBOARD["panels"]
 EXPRESSIONS = [target["expr"] for panel in PANELS for target in panel["targets"]]
-DOCUMENTED = set(re.findall(r"^\| `(sbs_postfix_[a-z_]+)`", (ROOT / "docs/monitoring.md").read_text(), re.M))
+DOCUMENTED = set(
+    re.findall(r"^\| `(sbs_postfix_[a-z_]+)`", (ROOT / "docs/monitoring.md").read_text(), re.M)
+)
 # PromQL words that look like metric names.
-KEYWORDS = {"sum", "avg", "by", "on", "group_left", "rate", "time", "instance", "job", "mode", "queue"}
+KEYWORDS = {
+    "sum",
+    "avg",
+    "by",
+    "on",
+    "group_left",
+    "rate",
+    "time",
+    "instance",
+    "job",
+    "mode",
+    "queue",
+}
 
 
 def _metrics(expr):
     without_labels = re.sub(r"\{[^}]*\}|\[[^]]*\]|\"[^\"]*\"|\([a-z_, ]*\)", " ", expr)
-    return {word for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", without_labels) if word not in KEYWORDS}
+    return {
+        word
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", without_labels)
+        if word not in KEYWORDS
+    }
 
 
 def test_panels_have_unique_ids_and_fit_the_grid():
@@ -50,9 +68,9 @@ def test_every_query_uses_the_chosen_datasource_and_host():
 @pytest.mark.parametrize("expr", EXPRESSIONS)
 def test_metrics_are_documented_or_from_the_exporters(expr):
     for metric in _metrics(expr):
-        assert (
-            metric in DOCUMENTED or metric.startswith(("postfix_", "node_"))
-        ), f"{metric} in {expr} is neither documented in docs/monitoring.md nor an exporter's"
+        assert metric in DOCUMENTED or metric.startswith(("postfix_", "node_")), (
+            f"{metric} in {expr} is neither documented in docs/monitoring.md nor an exporter's"
+        )
 
 
 def test_every_documented_check_figure_of_the_seed_has_a_panel():
