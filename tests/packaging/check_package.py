@@ -83,7 +83,14 @@ FORBIDDEN_PARTS = {
 }
 FORBIDDEN_NAMES = ["*.pyc", "*.pyo", "*.retry", "*.tar.gz", ".*"]
 # JSON is a benchmark result or a stored baseline unless it is one of these.
-ALLOWED_JSON = ["MANIFEST.json", "FILES.json", "roles/*/files/*", "roles/*/templates/*"]
+ALLOWED_JSON = [
+    "MANIFEST.json",
+    "FILES.json",
+    "roles/*/files/*",
+    "roles/*/templates/*",
+    # The Grafana dashboard users import (docs/monitoring.md).
+    "docs/examples/grafana/*.json",
+]
 # Collections that are part of ansible-core, or this one.
 CORE = {("ansible", "builtin"), ("ansible", "legacy"), ("sbs", "postfix")}
 FQCN = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\b")
