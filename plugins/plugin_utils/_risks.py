@@ -24,13 +24,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ansible_collections.sbs.postfix.plugins.module_utils._sizing import (
-    MEM_PER_DELIVERY_AGENT,
-    MEM_PER_INBOUND_SESSION,
-    MIB,
-    os_reserve,
-)
+from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule
 from ansible_collections.sbs.postfix.plugins.plugin_utils._tls import PROTOCOLS, parse_protocols
+
+# The memory figures only for the process-limit rules: the TLS and DKIM roles judge their own
+# settings without importing the sizing module (_lazy.py says why every import counts).
+_SIZING = LazyModule("ansible_collections.sbs.postfix.plugins.module_utils._sizing")
 
 ACCEPT_VARIABLE = "sbs_postfix_accept_risks"
 
@@ -75,13 +74,13 @@ TLS_PROTOCOL_SETTINGS = (
 DKIM_MIN_BITS = 1024
 DKIM_SAFE_BITS = 2048
 
-# Process limits. Memory planned per process, from the sizing module (docs/sizing.md), by the
-# master.cf command that runs it; other commands are not sized (cleanup's memory is counted in
+# Process limits. Memory planned per process, named as in the sizing module (docs/sizing.md), by
+# the master.cf command that runs it; other commands are not sized (cleanup's memory is counted in
 # the smtpd session, and Debian's stock master.cf gives bounce and cleanup maxproc 0).
 MEMORY_PER_COMMAND = {
-    "smtpd": MEM_PER_INBOUND_SESSION,
-    "smtp": MEM_PER_DELIVERY_AGENT,
-    "lmtp": MEM_PER_DELIVERY_AGENT,
+    "smtpd": "MEM_PER_INBOUND_SESSION",
+    "smtp": "MEM_PER_DELIVERY_AGENT",
+    "lmtp": "MEM_PER_DELIVERY_AGENT",
 }
 # Linux's PID_MAX_LIMIT on 64-bit systems: the most processes a host can ever have. A process
 # limit above it is a typo (a billion), never a decision, so it is refused.
@@ -467,11 +466,11 @@ def memory_for_postfix(mem_total):
     swapping or by the OOM killer, which sizing calls the one failure that takes the whole
     host down.
     """
-    return max(0, int(mem_total) - os_reserve(int(mem_total)))
+    return max(0, int(mem_total) - _SIZING.os_reserve(int(mem_total)))
 
 
 def _mib(size):
-    return f"{size // MIB:,} MiB"
+    return f"{size // _SIZING.MIB:,} MiB"
 
 
 def _limit_risk(entry, count, label, per_process, *, usable, accepted):
@@ -532,7 +531,12 @@ def _limit_risks(found, accepted, host):
         label = "processes per service (smtpd sessions)"
         risks.append(
             _limit_risk(
-                entry, count, label, MEM_PER_INBOUND_SESSION, usable=usable, accepted=accepted
+                entry,
+                count,
+                label,
+                _SIZING.MEM_PER_INBOUND_SESSION,
+                usable=usable,
+                accepted=accepted,
             )
         )
     for entry in found.get("maxproc", []):
@@ -543,7 +547,9 @@ def _limit_risks(found, accepted, host):
         kind = "sessions" if entry.command == "smtpd" else "delivery agents"
         label = f"{entry.service or entry.command} {kind} ({entry.command})"
         risks.append(
-            _limit_risk(entry, count, label, per_process, usable=usable, accepted=accepted)
+            _limit_risk(
+                entry, count, label, getattr(_SIZING, per_process), usable=usable, accepted=accepted
+            )
         )
     return [risk for risk in risks if risk]
 

@@ -23,11 +23,12 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.sbs.postfix.plugins.plugin_utils._lazy import LazyModule, available
-from ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf import (
-    ConfigError,
-    render_duration,
-)
-from ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf import submission_services
+
+# Only the contribution needs the main.cf and master.cf rules: the tasks that check protocols or
+# certificates, and the risk rules that read the protocol names, do not import them (_lazy.py
+# says why every import counts).
+_MAIN_CF = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._main_cf")
+_MASTER_CF = LazyModule("ansible_collections.sbs.postfix.plugins.plugin_utils._master_cf")
 
 # cryptography is imported by the few filters that read a certificate or a key (_lazy.py says
 # why); ansible-core itself depends on it.
@@ -1051,8 +1052,10 @@ def build_contribution(settings, postfix):
         f"server-side TLS session cache ({cache} is supported by this Postfix: postconf -m)",
     )
     try:
-        timeout = render_duration(settings["session_cache_timeout"], "tls_session_cache_timeout")
-    except ConfigError as exc:
+        timeout = _MAIN_CF.render_duration(
+            settings["session_cache_timeout"], "tls_session_cache_timeout"
+        )
+    except _MAIN_CF.ConfigError as exc:
         errors.append(str(exc))
         timeout = None
     put(
@@ -1177,7 +1180,7 @@ def build_contribution(settings, postfix):
             "no anonymous logins (plaintext mechanisms are safe: AUTH only after TLS)",
         )
     try:
-        added = submission_services(
+        added = _MASTER_CF.submission_services(
             {
                 name: {"enabled": True, "options": settings.get(f"{name}_options")}
                 for name in services
@@ -1185,7 +1188,7 @@ def build_contribution(settings, postfix):
             settings["submission_restrictions"],
             prefix="tls_",
         )
-    except ConfigError as exc:
+    except _MAIN_CF.ConfigError as exc:
         errors.append(str(exc))
     for service in added:
         name = service["name"]
