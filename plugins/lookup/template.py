@@ -83,7 +83,7 @@ def _search_path(variables, template_dir):
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        if trust_as_template is None or not hasattr(self._templar, "evaluate_expression"):
+        if trust_as_template is None:
             builtin = lookup_loader.get(
                 "ansible.builtin.template", loader=self._loader, templar=self._templar
             )
